@@ -1,0 +1,389 @@
+"""Record writes: create, edit, move, tag, assign, archive — each one transaction with its events.
+
+>>> rid = create_record(actor, "Opportunities", "Website redesign", list_name="Qualifying",
+...                     tags=["Website"], values={"Amount": "12,500", "Client": "Acme"})
+>>> update_record(actor, rid, values={"Cost": "4000"}, expect_version=1)   # → 2; Profit now 8500
+
+Input is validated completely before the transaction starts; a stale ``expect_version`` raises
+``ConflictError``; formulas and lookups downstream are recomputed in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+from peewee import fn
+
+from ..db.connection import database, is_postgres, run_write
+from ..db.models import Record, RecordTag, StageList, Tag, User, utcnow
+from ..errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from . import events
+from .actors import Actor
+from .computed import FieldGraph, propagate, recompute_formulas, title_key
+from .field_types import get_field_type
+from .project_schema import ProjectSchema, load_schema
+from .values import json_value, load_values, prepare_values, write_values
+
+MAX_TITLE = 500
+POSITION_STEP = 1024
+_UNSET = object()
+
+
+def check_title(title) -> str:
+    text = (title or "").strip() if isinstance(title, str) else ""
+    if not text:
+        raise ValidationError("title", title if isinstance(title, str) else "", "a record needs a title")
+    if len(text) > MAX_TITLE:
+        raise ValidationError("title", text[:40] + "…", f"at most {MAX_TITLE} characters")
+    return text
+
+
+def _check_edit(actor: Actor, prepared: dict) -> None:
+    for fdef, _ in prepared.values():
+        if not actor.can_edit(fdef.id):
+            raise PermissionDenied(f"you may not edit the field {fdef.name!r}")
+
+
+def resolve_assignee(name) -> int | None:
+    if name is None or name == "":
+        return None
+    if isinstance(name, User):
+        return name.id
+    user = User.get_or_none((User.name == str(name).strip()) & (User.active == True))  # noqa: E712
+    if user is None:
+        raise ValidationError("assignee", str(name), "no such user (see `crm-tui user list`)")
+    return user.id
+
+
+def parse_due_date(value, date_order: str = "YMD"):
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return get_field_type("date").parse(str(value), {}, date_order=date_order)
+    except ValueError as exc:
+        raise ValidationError("due date", str(value), str(exc)) from None
+
+
+def _next_position(list_id) -> int:
+    top = Record.select(fn.MAX(Record.position)).where(Record.list == list_id).scalar()
+    return (top or 0) + POSITION_STEP
+
+
+def _pick_list(schema: ProjectSchema, list_name):
+    if list_name:
+        return schema.list(str(list_name))
+    return schema.lists[0] if schema.lists else None
+
+
+def create_record(actor: Actor, project, title: str, *, list_name=None, tags: Iterable[str] = (),
+                  values: dict | None = None, assignee=None, due_date=None, description: str = "",
+                  from_text: bool = True, date_order: str = "YMD") -> int:
+    """Create one record; returns its id. Validates everything first, then writes in one transaction."""
+    schema = project if isinstance(project, ProjectSchema) else load_schema(project)
+    title = check_title(title)
+    lst = _pick_list(schema, list_name)
+    prepared = prepare_values(schema, values or {}, from_text=from_text, date_order=date_order)
+    _check_edit(actor, prepared)
+    assignee_id = resolve_assignee(assignee)
+    due = parse_due_date(due_date, date_order)
+    tag_names = _clean_tags(tags)
+
+    def write():
+        now = utcnow()
+        record = Record.create(project=schema.id, title=title, description=description or "",
+                               list=lst.id if lst else None,
+                               position=_next_position(lst.id if lst else None),
+                               assignee=assignee_id, due_date=due, created_at=now, updated_at=now,
+                               list_entered_at=now, created_by=actor.id)
+        stored = write_values(record.id, prepared)
+        tag_ids = _ensure_tags(schema.id, tag_names)
+        if tag_ids:
+            RecordTag.insert_many([{"record": record.id, "tag": t} for t in tag_ids]).execute()
+        initial = {"title": title, "list": lst.name if lst else None}
+        if stored:
+            initial["fields"] = {str(fid): {"name": prepared[fid][0].name,
+                                            "value": _prepared_json(prepared[fid][0], v)}
+                                 for fid, v in stored.items()}
+        rows = [events.event_row(actor, schema.id, record.id, "created", field_name="title", new=initial,
+                                 at=now)]
+        rows += [events.event_row(actor, schema.id, record.id, "tagged", field_name="tags", new=name, at=now)
+                 for name in tag_names]
+        if assignee_id:
+            rows.append(events.event_row(actor, schema.id, record.id, "assigned", field_name="assignee",
+                                         new=str(assignee), at=now))
+        events.log(rows)
+        _after_write(schema, record.id, set(stored), title_changed=False, new_record=True)
+        return record.id
+
+    return run_write(write)
+
+
+def _clean_tags(tags) -> list[str]:
+    out: list[str] = []
+    for name in tags or ():
+        text = str(name).strip()
+        if not text:
+            continue
+        if len(text) > 200:
+            raise ValidationError("tag", text[:40] + "…", "at most 200 characters")
+        if text.casefold() not in {t.casefold() for t in out}:
+            out.append(text)
+    return out
+
+
+def _ensure_tags(project_id: int, names: list[str]) -> list[int]:
+    """Tag ids for ``names`` (case-insensitive), creating the missing tags."""
+    if not names:
+        return []
+    existing = {t.name.casefold(): t.id for t in Tag.select().where(Tag.project == project_id)}
+    ids = []
+    for name in names:
+        tid = existing.get(name.casefold())
+        if tid is None:
+            tid = Tag.create(project=project_id, name=name).id
+            existing[name.casefold()] = tid
+        ids.append(tid)
+    return ids
+
+
+def _after_write(schema: ProjectSchema, record_id: int, field_ids: set[int], *, title_changed: bool,
+                 new_record: bool = False) -> None:
+    graph = FieldGraph()
+    changed: dict[object, set[int]] = {fid: {record_id} for fid in field_ids}
+    if title_changed:
+        changed[title_key(schema.id)] = {record_id}
+    if new_record:
+        formulas = [f for f in graph.by_project[schema.id] if f.type == "formula"]
+        if formulas:
+            recompute_formulas(formulas, [record_id], graph.by_project[schema.id])
+    propagate(changed, graph)
+
+
+def _lock_record(record_id: int) -> Record:
+    query = Record.select().where(Record.id == record_id)
+    if is_postgres():
+        query = query.for_update()
+    record = query.first()
+    if record is None:
+        raise NotFoundError(f"no record #{record_id}")
+    return record
+
+
+def _check_version(record: Record, expect_version) -> None:
+    if expect_version is not None and record.version != int(expect_version):
+        raise ConflictError(
+            f"record #{record.id} was changed by someone else (version {record.version}, you had "
+            f"{expect_version}); reload it and apply your change again")
+
+
+def _bump(record: Record, **changes) -> int:
+    changes.setdefault("updated_at", utcnow())
+    updated = (Record.update(version=Record.version + 1, **changes)
+               .where((Record.id == record.id) & (Record.version == record.version)).execute())
+    if not updated:
+        raise ConflictError(f"record #{record.id} was changed by someone else meanwhile; reload it")
+    return record.version + 1
+
+
+def record_schema(record_id: int) -> ProjectSchema:
+    row = Record.select(Record.project).where(Record.id == record_id).first()
+    if row is None:
+        raise NotFoundError(f"no record #{record_id}")
+    return load_schema(row.project_id)
+
+
+def update_record(actor: Actor, record_id: int, *, title=None, values: dict | None = None,
+                  description=None, due_date=_UNSET, assignee=_UNSET, expect_version=None,
+                  from_text: bool = True, date_order: str = "YMD") -> int:
+    """Change a record's title, description, due date, assignee and/or field values; returns the new
+    version. A change equal to the stored value writes nothing."""
+    schema = record_schema(record_id)
+    new_title = check_title(title) if title is not None else None
+    prepared = prepare_values(schema, values or {}, from_text=from_text, date_order=date_order)
+    _check_edit(actor, prepared)
+    due = parse_due_date(due_date, date_order) if due_date is not _UNSET else _UNSET
+    assignee_id = resolve_assignee(assignee) if assignee is not _UNSET else _UNSET
+
+    def write():
+        record = _lock_record(record_id)
+        _check_version(record, expect_version)
+        now = utcnow()
+        old_values = load_values(schema, [record_id], field_ids=list(prepared)).get(record_id, {}) \
+            if prepared else {}
+        rows: list[dict] = []
+        changes: dict = {}
+        if new_title is not None and new_title != record.title:
+            changes["title"] = new_title
+            rows.append(events.event_row(actor, schema.id, record_id, "updated", field_name="title",
+                                         old=record.title, new=new_title, at=now))
+        if description is not None and description != record.description:
+            changes["description"] = description
+            rows.append(events.event_row(actor, schema.id, record_id, "updated", field_name="description",
+                                         old=record.description, new=description, at=now))
+        if due is not _UNSET and due != record.due_date:
+            changes["due_date"] = due
+            rows.append(events.event_row(actor, schema.id, record_id, "updated", field_name="due_date",
+                                         old=record.due_date.isoformat() if record.due_date else None,
+                                         new=due.isoformat() if due else None, at=now))
+        if assignee_id is not _UNSET and assignee_id != record.assignee_id:
+            changes["assignee"] = assignee_id
+            rows.append(events.event_row(actor, schema.id, record_id, "assigned", field_name="assignee",
+                                         old=_user_name(record.assignee_id), new=_user_name(assignee_id),
+                                         at=now))
+        changed_fields: dict = {}
+        for fid, (fdef, value) in prepared.items():
+            old_json = json_value(fdef, old_values.get(fid))
+            new_json = _prepared_json(fdef, value)
+            if old_json != new_json:
+                changed_fields[fid] = (fdef, value)
+                rows.append(events.event_row(actor, schema.id, record_id, "updated", field_id=fid,
+                                             field_name=fdef.name, old=old_json, new=new_json, at=now))
+        if not rows:
+            return record.version
+        version = _bump(record, **changes)
+        write_values(record_id, changed_fields)
+        events.log(rows)
+        _after_write(schema, record_id, set(changed_fields), title_changed="title" in changes)
+        return version
+
+    return run_write(write)
+
+
+def _prepared_json(fdef, value):
+    """JSON of a freshly prepared value, comparable with ``json_value`` of the stored one."""
+    if fdef.type == "reference":
+        ids = value if isinstance(value, list) else ([value] if value is not None else [])
+        titles = dict(Record.select(Record.id, Record.title).where(Record.id.in_(ids)).tuples()) if ids else {}
+        items = [{"id": i, "title": titles.get(i)} for i in ids]
+        return items if fdef.config.get("multiple") else (items[0] if items else None)
+    if fdef.type == "file":
+        return [str(v) for v in value] if isinstance(value, list) else (None if value is None else str(value))
+    return json_value(fdef, value)
+
+
+def _user_name(user_id):
+    if user_id is None:
+        return None
+    user = User.get_or_none(User.id == user_id)
+    return user.name if user else None
+
+
+def move_record(actor: Actor, record_id: int, list_name: str, *, expect_version=None,
+                before_id: int | None = None) -> int:
+    """Move a record to another list (at its end, or before ``before_id``); resets days in stage."""
+    schema = record_schema(record_id)
+    target = schema.list(list_name)
+
+    def write():
+        record = _lock_record(record_id)
+        _check_version(record, expect_version)
+        if record.list_id == target.id:
+            return record.version
+        now = utcnow()
+        old = schema.list_by_id(record.list_id)
+        version = _bump(record, list=target.id, position=_next_position(target.id), list_entered_at=now)
+        events.log([events.event_row(actor, schema.id, record_id, "moved", field_name="list",
+                                     old=old.name if old else None, new=target.name, at=now)])
+        return version
+
+    return run_write(write)
+
+
+def reorder_record(actor: Actor, record_id: int, offset: int) -> int:
+    """Swap a record with its neighbour ``offset`` (−1 up, +1 down) in its list; returns the version."""
+    def write():
+        record = _lock_record(record_id)
+        cmp = (Record.position < record.position) if offset < 0 else (Record.position > record.position)
+        order = Record.position.desc() if offset < 0 else Record.position.asc()
+        neighbour = (Record.select().where((Record.list == record.list_id) & (Record.project == record.project_id)
+                                           & (Record.archived == False) & cmp)  # noqa: E712
+                     .order_by(order, Record.id).first())
+        if neighbour is None:
+            return record.version
+        Record.update(position=record.position).where(Record.id == neighbour.id).execute()
+        return _bump(record, position=neighbour.position)
+
+    return run_write(write)
+
+
+def tag_record(actor: Actor, record_id: int, tag_names: Iterable[str]) -> list[str]:
+    """Add tags (created when new); returns the names actually added. Never conflicts, keeps version."""
+    schema = record_schema(record_id)
+    names = _clean_tags(tag_names)
+    if not names:
+        raise ValidationError("tag", "", "name at least one tag")
+
+    def write():
+        _lock_record(record_id)
+        ids = _ensure_tags(schema.id, names)
+        have = {t for (t,) in RecordTag.select(RecordTag.tag).where(RecordTag.record == record_id).tuples()}
+        added = [(tid, name) for tid, name in zip(ids, names) if tid not in have]
+        if added:
+            RecordTag.insert_many([{"record": record_id, "tag": tid} for tid, _ in added]).execute()
+            events.log([events.event_row(actor, schema.id, record_id, "tagged", field_name="tags", new=n)
+                        for _, n in added])
+            Record.update(updated_at=utcnow()).where(Record.id == record_id).execute()
+        return [n for _, n in added]
+
+    return run_write(write)
+
+
+def untag_record(actor: Actor, record_id: int, tag_names: Iterable[str]) -> list[str]:
+    schema = record_schema(record_id)
+    names = _clean_tags(tag_names)
+    if not names:
+        raise ValidationError("tag", "", "name at least one tag")
+    unknown = [n for n in names if schema.tag(n) is None]
+    if unknown:
+        raise ValidationError("tag", unknown[0], f"project {schema.name!r} has no such tag")
+
+    def write():
+        _lock_record(record_id)
+        removed = []
+        for name in names:
+            tag = schema.tag(name)
+            if RecordTag.delete().where((RecordTag.record == record_id) & (RecordTag.tag == tag.id)).execute():
+                removed.append(tag.name)
+        if removed:
+            events.log([events.event_row(actor, schema.id, record_id, "untagged", field_name="tags", old=n)
+                        for n in removed])
+            Record.update(updated_at=utcnow()).where(Record.id == record_id).execute()
+        return removed
+
+    return run_write(write)
+
+
+def archive_record(actor: Actor, record_id: int, *, expect_version=None) -> int:
+    """Delete = archive: hidden from lists and references, restorable."""
+    return _set_archived(actor, record_id, True, expect_version)
+
+
+def restore_record(actor: Actor, record_id: int) -> int:
+    return _set_archived(actor, record_id, False, None)
+
+
+def _set_archived(actor, record_id, archived: bool, expect_version) -> int:
+    schema = record_schema(record_id)
+
+    def write():
+        record = _lock_record(record_id)
+        _check_version(record, expect_version)
+        if record.archived == archived:
+            return record.version
+        version = _bump(record, archived=archived)
+        events.log([events.event_row(actor, schema.id, record_id, "deleted" if archived else "restored")])
+        return version
+
+    return run_write(write)
+
+
+def list_ids_by_kind(project_id: int, kinds: Iterable[str]) -> list[int]:
+    return [i for (i,) in StageList.select(StageList.id)
+            .where((StageList.project == project_id) & StageList.kind.in_(list(kinds))).tuples()]
+
+
+def in_transaction() -> bool:
+    return database.obj.transaction_depth() > 0
