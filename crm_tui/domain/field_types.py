@@ -35,6 +35,7 @@ import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import PurePath
+from urllib.parse import urlsplit
 
 from crm_tui.domain.decimals import MAX_ABS, SCALE_DIGITS, from_scaled, normalize, to_scaled
 
@@ -473,8 +474,6 @@ class UrlType(FieldType):
     hint = "expected a web address like https://example.com"
 
     def _parse(self, text, config, *, date_order, today):
-        from urllib.parse import urlsplit
-
         if any(c.isspace() for c in text) or "\x00" in text or len(text) > 10_000:
             raise ValueError(self.hint)
         if "://" in text:
