@@ -691,6 +691,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recompute", help="rebuild every lookup and formula (repair)")
     _common(p, json_flag=False)
     p.set_defaults(func=cmd_recompute)
+
+    from .cli_ext import register_all
+
+    register_all(sub, _common)
     return parser
 
 
