@@ -389,6 +389,10 @@ def in_transaction() -> bool:
     return database.obj.transaction_depth() > 0
 
 
+EVENT_COLUMNS = ["at", "user", "project", "record", "kind", "field", "field_name", "old", "new"]
+EVENT_COLUMNS_DB = ["at", "user_id", "project_id", "record", "kind", "field", "field_name", "old", "new"]
+
+
 class NewRecord:
     """One record for :func:`create_records_bulk`: values are canonical, keyed by field id
     (references as record ids, files as attachment ids)."""
@@ -414,7 +418,8 @@ def create_records_bulk(actor: Actor, schema: ProjectSchema, items: list[NewReco
     """Insert many validated records at once (demo data, imports): ``insert_many`` in chunks, then
     lookups and formulas computed set-based for all of them. Call inside ``run_write`` to make it one
     transaction. Returns the new ids in order."""
-    from .values import storage_rows, full_row
+    from ..db.bulk import insert_rows
+    from .values import ROW_COLUMNS as VALUE_COLUMNS, storage_rows
 
     fields = {f.id: f for f in schema.fields}
     lists = {l.id: l for l in schema.lists}
@@ -437,21 +442,26 @@ def create_records_bulk(actor: Actor, schema: ProjectSchema, items: list[NewReco
                              due_date=item.due_date, created_at=created, updated_at=item.list_entered_at or created,
                              list_entered_at=item.list_entered_at or created, created_by=actor.id, version=1,
                              archived=False))
-        ids = [r[0] if isinstance(r, tuple) else r for r in
-               Record.insert_many(rows).returning(Record.id).tuples().execute()]
+        record_cols = ["project_id", "title", "description", "list_id", "position", "assignee_id", "due_date",
+                       "created_at", "updated_at", "list_entered_at", "created_by_id", "version", "archived"]
+        ids = insert_rows("record", record_cols,
+                          [(r["project"], r["title"], r["description"], r["list"], r["position"], r["assignee"],
+                            r["due_date"], r["created_at"], r["updated_at"], r["list_entered_at"], r["created_by"],
+                            1, False) for r in rows], returning="id")
         new_ids.extend(ids)
-        value_rows: list[dict] = []
-        tag_rows: list[dict] = []
+        value_rows: list[tuple] = []
+        tag_rows: list[tuple] = []
         event_rows: list[dict] = []
         for rid, item, row in zip(ids, batch, rows):
             for fid, value in item.values.items():
-                value_rows.extend(full_row(r) for r in storage_rows(rid, fields[fid], value))
+                value_rows.extend(tuple(r.get(c) for c in VALUE_COLUMNS)
+                                  for r in storage_rows(rid, fields[fid], value))
             for name in item.tags:
                 tid = tag_ids.get(name.casefold())
                 if tid is None:
                     tid = _ensure_tags(schema.id, [name])[0]
                     tag_ids[name.casefold()] = tid
-                tag_rows.append({"record": rid, "tag": tid})
+                tag_rows.append((rid, tid))
             lst = lists.get(row["list"])
             event_rows.append(events.event_row(actor, schema.id, rid, "created", field_name="title",
                                                new={"title": item.title,
@@ -462,11 +472,10 @@ def create_records_bulk(actor: Actor, schema: ProjectSchema, items: list[NewReco
                 event_rows.append(events.event_row(actor, schema.id, rid, "moved", field_name="list",
                                                    old=first_list.name, new=lst.name,
                                                    at=row["list_entered_at"]))
-        for s in range(0, len(value_rows), 2000):
-            FieldValue.insert_many(value_rows[s:s + 2000]).execute()
-        for s in range(0, len(tag_rows), 2000):
-            RecordTag.insert_many(tag_rows[s:s + 2000]).execute()
-        events.log(event_rows)
+        insert_rows("field_value", [c if c in ("position", "text", "number", "date", "error") else c + "_id"
+                                    for c in VALUE_COLUMNS], value_rows)
+        insert_rows("record_tag", ["record_id", "tag_id"], tag_rows)
+        insert_rows("event", EVENT_COLUMNS_DB, [tuple(e[c] for c in EVENT_COLUMNS) for e in event_rows])
         if progress:
             progress(len(new_ids), len(items))
     if new_ids:

@@ -1,0 +1,60 @@
+"""Fast multi-row INSERTs for bulk paths (demo data, imports), bypassing peewee's per-value SQL builder.
+
+>>> ids = insert_rows("record", ["project_id", "title"], [(1, "A"), (1, "B")], returning="id")
+
+Measured: peewee's ``insert_many`` spends most of a 10k-record demo build generating SQL text (≈70 % of
+the time); a prepared statement with ``executemany`` (SQLite) or ``execute_values`` (PostgreSQL) does the
+same work in a fraction. Values must already be in database form: this module adapts dates, times and
+booleans for SQLite the way peewee stores them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .connection import database, is_sqlite
+
+SQLITE_MAX_VARIABLES = 32000
+
+
+def _sqlite_value(value):
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")  # peewee's DateTimeField text format
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def insert_rows(table: str, columns: list[str], rows: list[tuple], *, returning: str | None = None,
+                page: int = 1000) -> list:
+    """INSERT ``rows`` (tuples in ``columns`` order) into ``table``; with ``returning``, the values of
+    that column for the inserted rows, in order."""
+    if not rows:
+        return []
+    cols = ", ".join(f'"{c}"' for c in columns)
+    out: list = []
+    if is_sqlite():
+        rows = [tuple(_sqlite_value(v) for v in row) for row in rows]
+        cursor = database.obj.cursor()
+        if returning is None:
+            cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({", ".join("?" * len(columns))})', rows)
+            return []
+        per_page = max(1, min(page, SQLITE_MAX_VARIABLES // len(columns)))
+        one = "(" + ", ".join("?" * len(columns)) + ")"
+        for start in range(0, len(rows), per_page):
+            chunk = rows[start:start + per_page]
+            sql = f'INSERT INTO "{table}" ({cols}) VALUES {", ".join([one] * len(chunk))} RETURNING "{returning}"'
+            cursor.execute(sql, [v for row in chunk for v in row])
+            out.extend(r[0] for r in cursor.fetchall())
+        return out
+    from psycopg2.extras import execute_values
+
+    cursor = database.obj.cursor()
+    sql = f'INSERT INTO "{table}" ({cols}) VALUES %s'
+    if returning is None:
+        execute_values(cursor, sql, rows, page_size=page)
+        return []
+    result = execute_values(cursor, sql + f' RETURNING "{returning}"', rows, page_size=page, fetch=True)
+    return [r[0] for r in result]
