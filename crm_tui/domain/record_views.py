@@ -17,7 +17,8 @@ from ..errors import NotFoundError
 from .actors import Actor
 from .computed import evaluate_formulas
 from .project_schema import ProjectSchema, load_schema
-from .values import json_value, load_values
+from .formulas import FormulaError
+from .values import ErrorValue, json_value, load_values
 
 TEXT_TYPES = ("text", "long_text", "email", "phone", "url", "address", "dropdown", "multi_select")
 
@@ -121,9 +122,6 @@ def records_as_dicts(actor: Actor, schema: ProjectSchema, query, *, with_referen
 
 
 def _formula_value(fdef, value):
-    from .formulas import FormulaError
-    from .values import ErrorValue
-
     if isinstance(value, FormulaError):
         return ErrorValue(str(value))
     return value
