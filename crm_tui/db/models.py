@@ -223,3 +223,7 @@ ALL_MODELS = [
     Dependency,
     Event,
 ]
+
+from .permission_models import PERMISSION_MODELS  # noqa: E402  (they subclass BaseModel above)
+
+ALL_MODELS += PERMISSION_MODELS

@@ -27,12 +27,31 @@ class Actor:
     is_admin: bool = False
     hidden_fields: frozenset[int] = field(default_factory=frozenset)
     read_only_fields: frozenset[int] = field(default_factory=frozenset)
+    # {project id: allowed actions}; a project not named here uses the Member role
+    capabilities: dict = field(default_factory=dict, hash=False, compare=False)
 
     def can_see(self, field_id: int | None) -> bool:
         return field_id is None or field_id not in self.hidden_fields
 
     def can_edit(self, field_id: int | None) -> bool:
         return self.can_see(field_id) and (field_id is None or field_id not in self.read_only_fields)
+
+    def can(self, action: str, project_id: int) -> bool:
+        """May this user ``action`` (create, edit, delete, move, import, export, edit_automations,
+        edit_dashboards) in the project?"""
+        if self.is_admin:
+            return True
+        from .permissions import BUILTIN_ROLES, DEFAULT_ROLE
+
+        allowed = self.capabilities.get(project_id)
+        if allowed is None:
+            allowed = BUILTIN_ROLES[DEFAULT_ROLE]
+        return action in allowed
+
+    def require(self, action: str, project_id: int, project_name: str = "") -> None:
+        if not self.can(action, project_id):
+            where = f" in {project_name}" if project_name else ""
+            raise PermissionDenied(f"your role does not allow you to {action.replace('_', ' ')}{where}")
 
 
 SYSTEM = Actor(id=None, name="system", is_admin=True)
@@ -49,7 +68,11 @@ def resolve_actor(name: str) -> Actor:
 
 
 def actor_for(user: User) -> Actor:
-    return Actor(id=user.id, name=user.name, is_admin=user.is_admin)
+    from .permissions import grants_for
+
+    hidden, read_only, capabilities = grants_for(user)
+    return Actor(id=user.id, name=user.name, is_admin=user.is_admin, hidden_fields=hidden,
+                 read_only_fields=read_only, capabilities=capabilities)
 
 
 def has_users() -> bool:
