@@ -478,12 +478,30 @@ def cmd_user_add(args) -> int:
     from .domain.actors import add_user
 
     session = Session(args)
+    role = (args.role or "").strip()
+    if role and role.casefold() != "admin":
+        from .domain.permissions import check_role_exists
+
+        check_role_exists(role)
     user = add_user(args.name, email=args.email or "", display_name=args.display_name or "",
-                    is_admin=(args.role or "").casefold() == "admin", by=session.actor)
+                    is_admin=role.casefold() == "admin", by=session.actor)
+    if role and role.casefold() != "admin":
+        from .domain.permissions import set_role_everywhere
+
+        set_role_everywhere(session.actor, user.name, role)
     if args.json:
         print_json({"id": user.id, "name": user.name, "email": user.email, "admin": user.is_admin})
     else:
         print(f"user {user.name} added" + (" (admin)" if user.is_admin else ""))
+    return 0
+
+
+def cmd_user_set_role(args) -> int:
+    from .domain.permissions import set_user_role
+
+    session = Session(args)
+    set_user_role(session.actor, args.name, args.project, args.role)
+    print(f"{args.name} is {args.role} in {args.project}")
     return 0
 
 
@@ -687,6 +705,12 @@ def build_parser() -> argparse.ArgumentParser:
     q = psub.add_parser("list", help="list users")
     _common(q)
     q.set_defaults(func=cmd_user_list)
+    q = psub.add_parser("set-role", help="give a user a role in a project (admins only)")
+    _common(q, json_flag=False)
+    q.add_argument("name")
+    q.add_argument("project")
+    q.add_argument("role")
+    q.set_defaults(func=cmd_user_set_role)
 
     p = sub.add_parser("recompute", help="rebuild every lookup and formula (repair)")
     _common(p, json_flag=False)

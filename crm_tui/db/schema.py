@@ -26,23 +26,46 @@ def _migrator():
 
 
 def stored_version() -> int | None:
-    if not database.table_exists("schema_info"):
-        return None
-    row = SchemaInfo.get_or_none(SchemaInfo.key == "schema_version")
-    return int(row.value) if row else None
+    return _stored_info().get("schema_version")
+
+
+def _stored_info() -> dict:
+    try:
+        rows = dict(SchemaInfo.select(SchemaInfo.key, SchemaInfo.value)
+                    .where(SchemaInfo.key.in_(["schema_version", "tables"])).tuples())
+    except Exception:  # no schema_info table yet: a new database
+        if database.obj.in_transaction():
+            database.rollback()
+        if database.table_exists("schema_info"):
+            raise
+        return {}
+    return {"schema_version": int(rows["schema_version"]) if "schema_version" in rows else None,
+            "tables": rows.get("tables")}
+
+
+def tables_signature() -> str:
+    """The set of tables this code expects; a change adds the new (empty) tables on open."""
+    return ",".join(sorted(m._meta.table_name for m in ALL_MODELS))
 
 
 def ensure_schema() -> int:
-    """Create missing tables or run pending migrations; return the schema version now in force."""
-    version = stored_version()
+    """Create missing tables or run pending migrations; return the schema version now in force.
+
+    Costs one query when the database is up to date."""
+    info = _stored_info()
+    version = info.get("schema_version")
     if version == SCHEMA_VERSION:
+        if info.get("tables") != tables_signature():
+            with database.atomic():
+                database.create_tables(ALL_MODELS, safe=True)
+                _upsert("tables", tables_signature())
         return version
     with database.atomic():
         if version is None:
             database.create_tables(ALL_MODELS, safe=True)
-            SchemaInfo.insert(key="schema_version", value=str(SCHEMA_VERSION)).on_conflict_replace().execute() \
-                if is_sqlite() else _upsert_version(SCHEMA_VERSION)
+            _upsert_version(SCHEMA_VERSION)
             SchemaInfo.insert(key="created_at", value=utcnow().isoformat()).on_conflict_ignore().execute()
+            _upsert("tables", tables_signature())
             return SCHEMA_VERSION
         if version > SCHEMA_VERSION:
             from ..errors import ConfigError
@@ -53,11 +76,17 @@ def ensure_schema() -> int:
         migrator = _migrator()
         for target in range(version + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[target](migrator)
+        database.create_tables(ALL_MODELS, safe=True)
         _upsert_version(SCHEMA_VERSION)
+        _upsert("tables", tables_signature())
     return SCHEMA_VERSION
 
 
 def _upsert_version(version: int) -> None:
-    updated = SchemaInfo.update(value=str(version)).where(SchemaInfo.key == "schema_version").execute()
+    _upsert("schema_version", str(version))
+
+
+def _upsert(key: str, value: str) -> None:
+    updated = SchemaInfo.update(value=value).where(SchemaInfo.key == key).execute()
     if not updated:
-        SchemaInfo.insert(key="schema_version", value=str(version)).execute()
+        SchemaInfo.insert(key=key, value=value).execute()

@@ -125,6 +125,13 @@ def set_user_role(actor, user_name: str, project, role_name: str) -> None:
     run_write(write)
 
 
+def check_role_exists(role_name: str) -> None:
+    if role_name in BUILTIN_ROLES or Role.select().where(Role.name == role_name).exists():
+        return
+    raise NotFoundError(f"no role {role_name!r}; built-in roles: {', '.join(BUILTIN_ROLES)}, or add one with "
+                        "`crm-tui role add PROJECT NAME`")
+
+
 def set_role_everywhere(actor, user_name: str, role_name: str) -> None:
     """``user add --role R``: give the user role R in every project that has it."""
     for p in Project.select():
