@@ -101,6 +101,12 @@ class ProjectSchema:
                 return t
         return None
 
+    def restricted_to(self, fields: list[FieldDef]) -> "ProjectSchema":
+        """A copy that knows only ``fields`` (what one user may see): lookups by name and error messages
+        never reveal the others."""
+        return ProjectSchema(self.id, self.name, self.hidden_defaults, self.settings, self.lists, self.tags,
+                             list(fields))
+
     def shows(self, default_field: str) -> bool:
         return default_field not in self.hidden_defaults
 

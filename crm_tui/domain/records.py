@@ -39,6 +39,15 @@ def check_title(title) -> str:
     return text
 
 
+def _as_seen_by(actor: Actor, schema: ProjectSchema) -> ProjectSchema:
+    """The schema without the fields hidden from ``actor`` (they cannot be named, even in errors)."""
+    if not actor.hidden_fields:
+        return schema
+    from .record_views import visible_fields
+
+    return schema.restricted_to(visible_fields(actor, schema))
+
+
 def _check_edit(actor: Actor, prepared: dict) -> None:
     for fdef, _ in prepared.values():
         if not actor.can_edit(fdef.id):
@@ -83,9 +92,10 @@ def create_record(actor: Actor, project, title: str, *, list_name=None, tags: It
                   from_text: bool = True, date_order: str = "YMD") -> int:
     """Create one record; returns its id. Validates everything first, then writes in one transaction."""
     schema = project if isinstance(project, ProjectSchema) else load_schema(project)
+    actor.require("create", schema.id, schema.name)
     title = check_title(title)
     lst = _pick_list(schema, list_name)
-    prepared = prepare_values(schema, values or {}, from_text=from_text, date_order=date_order)
+    prepared = prepare_values(_as_seen_by(actor, schema), values or {}, from_text=from_text, date_order=date_order)
     _check_edit(actor, prepared)
     assignee_id = resolve_assignee(assignee)
     due = parse_due_date(due_date, date_order)
@@ -201,8 +211,9 @@ def update_record(actor: Actor, record_id: int, *, title=None, values: dict | No
     """Change a record's title, description, due date, assignee and/or field values; returns the new
     version. A change equal to the stored value writes nothing."""
     schema = record_schema(record_id)
+    actor.require("edit", schema.id, schema.name)
     new_title = check_title(title) if title is not None else None
-    prepared = prepare_values(schema, values or {}, from_text=from_text, date_order=date_order)
+    prepared = prepare_values(_as_seen_by(actor, schema), values or {}, from_text=from_text, date_order=date_order)
     _check_edit(actor, prepared)
     due = parse_due_date(due_date, date_order) if due_date is not _UNSET else _UNSET
     assignee_id = resolve_assignee(assignee) if assignee is not _UNSET else _UNSET
@@ -275,6 +286,7 @@ def move_record(actor: Actor, record_id: int, list_name: str, *, expect_version=
                 before_id: int | None = None) -> int:
     """Move a record to another list (at its end, or before ``before_id``); resets days in stage."""
     schema = record_schema(record_id)
+    actor.require("move", schema.id, schema.name)
     target = schema.list(list_name)
 
     def write():
@@ -294,6 +306,8 @@ def move_record(actor: Actor, record_id: int, list_name: str, *, expect_version=
 
 def reorder_record(actor: Actor, record_id: int, offset: int) -> int:
     """Swap a record with its neighbour ``offset`` (−1 up, +1 down) in its list; returns the version."""
+    schema = record_schema(record_id)
+    actor.require("move", schema.id, schema.name)
     def write():
         record = _lock_record(record_id)
         cmp = (Record.position < record.position) if offset < 0 else (Record.position > record.position)
@@ -312,6 +326,7 @@ def reorder_record(actor: Actor, record_id: int, offset: int) -> int:
 def tag_record(actor: Actor, record_id: int, tag_names: Iterable[str]) -> list[str]:
     """Add tags (created when new); returns the names actually added. Never conflicts, keeps version."""
     schema = record_schema(record_id)
+    actor.require("edit", schema.id, schema.name)
     names = _clean_tags(tag_names)
     if not names:
         raise ValidationError("tag", "", "name at least one tag")
@@ -333,6 +348,7 @@ def tag_record(actor: Actor, record_id: int, tag_names: Iterable[str]) -> list[s
 
 def untag_record(actor: Actor, record_id: int, tag_names: Iterable[str]) -> list[str]:
     schema = record_schema(record_id)
+    actor.require("edit", schema.id, schema.name)
     names = _clean_tags(tag_names)
     if not names:
         raise ValidationError("tag", "", "name at least one tag")
@@ -367,6 +383,7 @@ def restore_record(actor: Actor, record_id: int) -> int:
 
 def _set_archived(actor, record_id, archived: bool, expect_version) -> int:
     schema = record_schema(record_id)
+    actor.require("delete", schema.id, schema.name)
 
     def write():
         record = _lock_record(record_id)
