@@ -461,12 +461,19 @@ def cmd_records(args) -> int:
     from .domain.record_views import list_records
 
     session = Session(args)
+    extra = [c.strip() for c in (args.columns or "").split(",") if c.strip()]
+    if extra:
+        from .domain.project_schema import load_schema
+        from .domain.record_views import visible_fields
+
+        schema = load_schema(args.project)
+        seen = schema.restricted_to(visible_fields(session.actor, schema))
+        extra = [c if c in ("assignee", "due_date", "description") else seen.field(c).name for c in extra]
     items = list_records(session.actor, args.project, list_name=args.list, tag=args.tag, search=args.search,
                          include_archived=args.archived, limit=args.limit)
     if args.json:
         print_json(items)
         return 0
-    extra = [c.strip() for c in (args.columns or "").split(",") if c.strip()]
     headers = ["id", "title", "list", "tags"] + extra
     rows = [[i["id"], i["title"], i["list"] or "", ", ".join(i["tags"])] +
             [_plain(i["fields"].get(c, i.get(c))) for c in extra] for i in items]
