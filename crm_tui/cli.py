@@ -408,7 +408,7 @@ def cmd_record_show(args) -> int:
     from .domain.record_views import show_record
 
     session = Session(args)
-    item = show_record(session.actor, _record_id(args.id))
+    item = show_record(session.actor, _record_id(args.id), with_display=not args.json)
     if args.json:
         print_json(item)
         return 0
@@ -423,7 +423,7 @@ def cmd_record_show(args) -> int:
         print(f"due: {item['due_date']}")
     width = max([len(k) for k in item["fields"]] + [4])
     for name, value in item["fields"].items():
-        text = _plain(value)
+        text = item["display"].get(name, _plain(value))
         lines = text.splitlines() or [""]
         print(f"  {name:<{width}}  {lines[0]}")
         for extra in lines[1:]:

@@ -18,7 +18,7 @@ from .actors import Actor
 from .computed import evaluate_formulas
 from .project_schema import ProjectSchema, load_schema
 from .formulas import FormulaError
-from .values import ErrorValue, json_value, load_values
+from .values import ErrorValue, display_value, json_value, load_values
 
 TEXT_TYPES = ("text", "long_text", "email", "phone", "url", "address", "dropdown", "multi_select")
 
@@ -72,8 +72,10 @@ def record_query(schema: ProjectSchema, *, list_name=None, tag=None, search=None
 
 
 def records_as_dicts(actor: Actor, schema: ProjectSchema, query, *, with_referenced_by: bool = True,
-                     today: dt.date | None = None) -> list[dict]:
-    """JSON dicts for the records of ``query`` (already ordered/limited) — 4 queries in all."""
+                     today: dt.date | None = None, with_display: bool = False) -> list[dict]:
+    """JSON dicts for the records of ``query`` (already ordered/limited) — 4 queries in all.
+
+    ``with_display`` adds ``"display": {field name: text as shown to people}`` ($1,234.50, ★★★☆☆)."""
     ids_query = query.select(Record.id)
     rows = list(queries.record_rows(query))
     if not rows:
@@ -117,6 +119,8 @@ def records_as_dicts(actor: Actor, schema: ProjectSchema, query, *, with_referen
             item["description"] = row["description"]
         if with_referenced_by:
             item["referenced_by"] = refs.get(rid, [])
+        if with_display:
+            item["display"] = {f.name: display_value(f, _formula_value(f, vals.get(f.id))) for f in fields}
         out.append(item)
     return out
 
@@ -127,13 +131,13 @@ def _formula_value(fdef, value):
     return value
 
 
-def show_record(actor: Actor, record_id: int) -> dict:
+def show_record(actor: Actor, record_id: int, *, with_display: bool = False) -> dict:
     row = Record.select(Record.project).where(Record.id == record_id).first()
     if row is None:
         raise NotFoundError(f"no record #{record_id}")
     schema = load_schema(row.project_id)
     query = Record.select().where(Record.id == record_id)
-    item = records_as_dicts(actor, schema, query)[0]
+    item = records_as_dicts(actor, schema, query, with_display=with_display)[0]
     item["checklist"], item["blocked_by"] = _extras(schema, record_id)
     return item
 
