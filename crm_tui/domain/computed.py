@@ -10,6 +10,7 @@ lookups of lookups — inside the caller's transaction, set-based where SQL can 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 
 from ..db import queries
@@ -103,7 +104,7 @@ def evaluate_formulas(fdefs: list[FieldDef], project_fields: list[FieldDef], val
         for f in list(pending):
             if any(r in {p.id for p in pending if p.id != f.id} for r in f.config.get("refs", [])):
                 continue
-            formula = compile_formula(f.config["formula"])
+            formula = _compiled(f.config["formula"])
             inputs = {}
             for name in formula.references:
                 src = by_name.get(name) or next((p for p in project_fields
@@ -119,6 +120,12 @@ def evaluate_formulas(fdefs: list[FieldDef], project_fields: list[FieldDef], val
         if not pending or not progressed:
             break
     return results
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(text: str):
+    """Formulas are parsed once per process, not once per record."""
+    return compile_formula(text)
 
 
 def formula_rows(record_id: int, fdef: FieldDef, value) -> list[dict]:
@@ -153,17 +160,22 @@ def recompute_formulas(fdefs: list[FieldDef], record_ids, project_fields: list[F
         return
     schema = ProjectSchema(id=fdefs[0].project_id, name="", hidden_defaults=[], settings={},
                            fields=project_fields)
-    for chunk in queries.chunks(record_ids):
-        values = load_values(schema, chunk)
-        rows: list[dict] = []
+    from ..db.bulk import insert_rows
+    from .values import ROW_COLUMNS
+
+    # only the inputs are read: a formula over two fields should not load the whole record
+    inputs = {r for f in fdefs for r in f.config.get("refs", [])}
+    columns = [c if c in ("position", "text", "number", "date", "error") else c + "_id" for c in ROW_COLUMNS]
+    for chunk in queries.chunks(record_ids, 2000):
+        values = load_values(schema, chunk, field_ids=inputs) if inputs else {}
+        rows: list[tuple] = []
         for rid in chunk:
             results = evaluate_formulas(fdefs, project_fields, values.get(rid, {}), today)
             for f in fdefs:
-                rows.extend(formula_rows(rid, f, results.get(f.id)))
+                rows.extend(tuple(r[c] for c in ROW_COLUMNS) for r in formula_rows(rid, f, results.get(f.id)))
         for f in fdefs:
             queries.delete_values(f.id, chunk)
-        for start in range(0, len(rows), 500):
-            FieldValue.insert_many(rows[start:start + 500]).execute()
+        insert_rows("field_value", columns, rows)
 
 
 def propagate(changed: dict[object, set[int]], graph: FieldGraph | None = None,
