@@ -58,6 +58,11 @@ def print_table(headers: list[str], rows: list[list], *, max_col: int = 40) -> N
         print(line(r))
 
 
+def _one_line(text) -> str:
+    """An error message on one line (driver messages may span several)."""
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
 def print_json(data) -> None:
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
@@ -148,11 +153,11 @@ def cmd_tui(args) -> int:
 def cmd_init(args) -> int:
     from .domain.template import install_sales_crm
 
+    if args.template and args.template != "sales-crm":  # refused before anything is written
+        raise ValidationError("--template", args.template, "the available template is sales-crm")
     session = Session(args, create_user=True)
     added: list[str] = []
     if args.template:
-        if args.template != "sales-crm":
-            raise ValidationError("--template", args.template, "the available template is sales-crm")
         added = install_sales_crm(session.actor)
     if args.json:
         print_json({"database": session.url, "user": session.actor.name, "added": added})
@@ -334,6 +339,8 @@ def cmd_record_add(args) -> int:
 
     session = Session(args)
     values, builtins = _split_pseudo(_parse_assignments(args.set))
+    if "title" in builtins:  # it would be silently dropped: the title is the TITLE argument
+        raise ValidationError("title", builtins["title"], "give the title as the TITLE argument, not --set")
     rid = create_record(session.actor, args.project, args.title, list_name=args.list, tags=args.tag or (),
                         values=values, assignee=builtins.get("assignee", args.assignee),
                         due_date=builtins.get("due_date", args.due),
@@ -548,8 +555,8 @@ class Parser(argparse.ArgumentParser):
     """argparse that reports usage errors on one line with exit code 2 (no traceback)."""
 
     def error(self, message):
-        self.print_usage(sys.stderr)
-        raise SystemExit(f"crm-tui: error: {message}")
+        # One line (no multi-line usage block) so scripts can log it; ``--help`` shows the usage.
+        raise SystemExit(f"crm-tui: error: {_one_line(message)} (see `{self.prog} --help`)")
 
 
 def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
@@ -742,7 +749,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except CrmError as exc:
-        print(f"crm-tui: {exc.message}", file=sys.stderr)
+        print(f"crm-tui: {_one_line(exc.message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("crm-tui: interrupted; the change in progress was not written", file=sys.stderr)
@@ -753,7 +760,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("CRM_TUI_DEBUG"):
             raise
         kind = type(exc).__name__
-        print(f"crm-tui: unexpected error ({kind}): {exc}. Set CRM_TUI_DEBUG=1 for details.", file=sys.stderr)
+        print(f"crm-tui: unexpected error ({kind}): {_one_line(exc)}. Set CRM_TUI_DEBUG=1 for details.",
+              file=sys.stderr)
         return 1
     finally:
         try:

@@ -74,9 +74,19 @@ def postgres_url_or_skip() -> str:
 
 
 def _empty_postgres(url: str) -> None:
+    """DELETE every table and restart its id sequence: ~10x faster than TRUNCATE on small tables."""
+    from peewee import AutoField, sort_models
+
     connection.open_database(url)
-    tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS if m._meta.table_name != "schema_info")
-    connection.database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    models = [m for m in sort_models(ALL_MODELS) if m._meta.table_name != "schema_info"]
+    statements = [f'DELETE FROM "{m._meta.table_name}"' for m in reversed(models)]
+    for m in models:
+        if isinstance(m._meta.primary_key, AutoField):
+            table = m._meta.table_name
+            statements.append(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', "
+                              f"'{m._meta.primary_key.column_name}'), 1, false)")
+    with connection.database.atomic():
+        connection.database.execute_sql("; ".join(statements))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -130,3 +140,29 @@ def _isolated_user_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.delenv("CRM_TUI_USER", raising=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_db_url(request, tmp_path):
+    """URL of a database with no schema at all yet, on each engine (nothing opened here).
+
+    The PostgreSQL one is a database of its own, dropped afterwards: for tests of first use."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        connection.close_database()
+        return
+    postgres_url_or_skip()
+    import psycopg2
+
+    name = f"crm_tui_fresh_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = psycopg2.connect(PG_ADMIN_URL, connect_timeout=5)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{_pg_base(PG_ADMIN_URL)}/{name}"
+    finally:
+        connection.close_database()
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

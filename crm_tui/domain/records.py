@@ -145,7 +145,10 @@ def _clean_tags(tags) -> list[str]:
 
 
 def _ensure_tags(project_id: int, names: list[str]) -> list[int]:
-    """Tag ids for ``names`` (case-insensitive), creating the missing tags."""
+    """Tag ids for ``names`` (case-insensitive), creating the missing tags.
+
+    Two users may create the same new tag at the same moment (on PostgreSQL nothing serialises them):
+    the insert ignores the unique (project, name) conflict and the id is read back, so both get it."""
     if not names:
         return []
     existing = {t.name.casefold(): t.id for t in Tag.select().where(Tag.project == project_id)}
@@ -153,7 +156,8 @@ def _ensure_tags(project_id: int, names: list[str]) -> list[int]:
     for name in names:
         tid = existing.get(name.casefold())
         if tid is None:
-            tid = Tag.create(project=project_id, name=name).id
+            Tag.insert(project=project_id, name=name).on_conflict_ignore().execute()
+            tid = Tag.select(Tag.id).where((Tag.project == project_id) & (Tag.name == name)).scalar()
             existing[name.casefold()] = tid
         ids.append(tid)
     return ids

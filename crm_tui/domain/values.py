@@ -12,7 +12,9 @@ written; references are resolved by id or exact title in one query per reference
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import operator
 from decimal import Decimal
 from pathlib import Path
 
@@ -76,6 +78,12 @@ def _as_list(value) -> list:
     return [value]
 
 
+def _title_contains_any(texts: list[str]):
+    """Records whose title contains any of ``texts`` (a coarse SQL filter, case-insensitive for
+    ASCII); the caller keeps only exact case-insensitive matches."""
+    return functools.reduce(operator.or_, [Record.title.contains(t) for t in texts])
+
+
 def _resolve_references(fdef: FieldDef, value) -> list[int] | int | None:
     """Ids of the referenced records, by id (``12``, ``#12``, ``{"id": 12}``) or exact title."""
     target = fdef.config.get("target")
@@ -108,7 +116,7 @@ def _resolve_references(fdef: FieldDef, value) -> list[int] | int | None:
             lowered = {t.casefold() for t in missing}
             for rid, title in (Record.select(Record.id, Record.title)
                                .where((Record.project == target) & (Record.archived == False)  # noqa: E712
-                                      & (Record.title.in_(missing) | Record.title.contains(missing[0])))
+                                      & _title_contains_any(missing))
                                .tuples()):
                 if title.strip().casefold() in lowered:
                     for t in missing:

@@ -170,6 +170,14 @@ def test_references_by_title_and_by_id_are_shown_with_titles(admin, things):
     assert show_record(admin, by_title)["fields"]["Target code"] == "A-1"
 
 
+def test_references_by_title_ignore_case(admin, things):
+    acme, beta = things["acme"], things["beta"]
+    one = create_record(admin, "Things", "One", values={"Target": "ACME"})
+    many = create_record(admin, "Things", "Many", values={"Targets": "acme; beta gmbh"})
+    assert show_record(admin, one)["fields"]["Target"] == {"id": acme, "title": "Acme"}
+    assert [t["id"] for t in show_record(admin, many)["fields"]["Targets"]] == [acme, beta]
+
+
 def test_empty_values_show_as_null_or_empty_list(admin, things):
     rid = create_record(admin, "Things", "Bare")
     fields = show_record(admin, rid)["fields"]
