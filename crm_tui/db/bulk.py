@@ -36,7 +36,18 @@ def insert_rows(table: str, columns: list[str], rows: list[tuple], *, returning:
     cols = ", ".join(f'"{c}"' for c in columns)
     out: list = []
     if is_sqlite():
-        rows = [tuple(_sqlite_value(v) for v in row) for row in rows]
+        # adapt only the columns that hold dates, times or booleans (checked on the first rows)
+        sample = rows[:50]
+        adapt = [i for i in range(len(columns))
+                 if any(isinstance(r[i], (bool, dt.date)) for r in sample)]
+        if adapt:
+            def convert(row):
+                row = list(row)
+                for i in adapt:
+                    row[i] = _sqlite_value(row[i])
+                return tuple(row)
+
+            rows = [convert(r) for r in rows]
         cursor = database.obj.cursor()
         if returning is None:
             cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({", ".join("?" * len(columns))})', rows)

@@ -123,7 +123,8 @@ def delete_values(field_id: int, record_ids) -> None:
         FieldValue.delete().where((FieldValue.field == field_id) & FieldValue.record.in_(chunk)).execute()
 
 
-def materialize_lookup(lookup_id: int, via_id: int, of, record_ids=None, *, project_id=None) -> None:
+def materialize_lookup(lookup_id: int, via_id: int, of, record_ids=None, *, project_id=None,
+                       fresh: bool = False) -> None:
     """Recompute a lookup's stored values from its reference (``via_id``) and target field (``of``:
     a field id, or ``"title"``) for ``record_ids`` — or for every record of ``project_id``.
 
@@ -151,8 +152,9 @@ def materialize_lookup(lookup_id: int, via_id: int, of, record_ids=None, *, proj
                                   & FieldValue.record.in_(project_records)).execute()
         FieldValue.insert_from(base.where(Ref.record.in_(project_records)), cols).execute()
         return
-    for chunk in chunks(record_ids):
-        FieldValue.delete().where((FieldValue.field == lookup_id) & FieldValue.record.in_(chunk)).execute()
+    for chunk in chunks(record_ids, 2000):
+        if not fresh:  # records created in this transaction have nothing to delete
+            FieldValue.delete().where((FieldValue.field == lookup_id) & FieldValue.record.in_(chunk)).execute()
         FieldValue.insert_from(base.where(Ref.record.in_(chunk)), cols).execute()
 
 

@@ -507,7 +507,7 @@ def create_records_bulk(actor: Actor, schema: ProjectSchema, items: list[NewReco
         for lk in _dependency_order(graph, lookups):
             from ..db import queries as q
 
-            q.materialize_lookup(lk.id, lk.config["via"], lk.config["of"], new_ids)
+            q.materialize_lookup(lk.id, lk.config["via"], lk.config["of"], new_ids, fresh=True)
         if formulas:
             recompute_formulas(formulas, new_ids, graph.by_project[schema.id])
     return new_ids
