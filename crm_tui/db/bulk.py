@@ -4,7 +4,7 @@
 
 Measured: peewee's ``insert_many`` spends most of a 10k-record demo build generating SQL text (≈70 % of
 the time); a prepared statement with ``executemany`` (SQLite) or ``execute_values`` (PostgreSQL) does the
-same work in a fraction. Values must already be in database form: this module adapts dates, times and
+same work in a fraction (multi-row VALUES pages on both engines). Values must already be in database form: this module adapts dates, times and
 booleans for SQLite the way peewee stores them.
 """
 
@@ -60,12 +60,15 @@ def insert_rows(table: str, columns: list[str], rows: list[tuple], *, returning:
             cursor.execute(sql, [v for row in chunk for v in row])
             out.extend(r[0] for r in cursor.fetchall())
         return out
-    from psycopg2.extras import execute_values
-
+    # PostgreSQL: multi-row VALUES pages through the driver's own parameter binding (what psycopg2's
+    # execute_values does), so this module needs no driver import of its own.
     cursor = database.obj.cursor()
-    sql = f'INSERT INTO "{table}" ({cols}) VALUES %s'
-    if returning is None:
-        execute_values(cursor, sql, rows, page_size=page)
-        return []
-    result = execute_values(cursor, sql + f' RETURNING "{returning}"', rows, page_size=page, fetch=True)
-    return [r[0] for r in result]
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    suffix = f' RETURNING "{returning}"' if returning else ""
+    for start in range(0, len(rows), page):
+        chunk = rows[start:start + page]
+        cursor.execute(f'INSERT INTO "{table}" ({cols}) VALUES {", ".join([one] * len(chunk))}{suffix}',
+                       [v for row in chunk for v in row])
+        if returning:
+            out.extend(r[0] for r in cursor.fetchall())
+    return out
