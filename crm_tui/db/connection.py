@@ -85,10 +85,22 @@ def open_database(url: str, *, create: bool = True) -> peewee.Database:
     """Point the models at ``url``, connect, and create or migrate the schema."""
     db = make_database(url)
     database.initialize(db)
-    try:
-        db.connect(reuse_if_open=True)
-    except peewee.OperationalError as exc:
-        raise ConfigError(f"cannot open database {url!r}: {str(exc).strip()}") from None
+    deadline = time.monotonic() + LOCK_RETRY_SECONDS
+    delay = 0.02
+    while True:
+        try:
+            db.connect(reuse_if_open=True)
+            break
+        except peewee.OperationalError as exc:
+            # switching a brand-new file to WAL needs a moment alone with it: another process doing the
+            # same at that instant gets "database is locked" without the busy handler; wait and retry
+            if _is_lock_error(exc) and time.monotonic() < deadline:
+                if not db.is_closed():
+                    db.close()
+                time.sleep(delay + random.random() * delay)
+                delay = min(delay * 2, 0.5)
+                continue
+            raise ConfigError(f"cannot open database {url!r}: {str(exc).strip()}") from None
     if create:
         from .schema import ensure_schema
 
