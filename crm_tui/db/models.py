@@ -166,6 +166,8 @@ class FieldValue(BaseModel):
             (("ref",), False),
             (("field", "number"), False),
             (("field", "date"), False),
+            # covering index for dashboards: SUM(number) by record without touching the table
+            (("field", "record", "number"), False),
         )
 
 
@@ -227,3 +229,15 @@ ALL_MODELS = [
 from .permission_models import PERMISSION_MODELS  # noqa: E402  (they subclass BaseModel above)
 
 ALL_MODELS += PERMISSION_MODELS
+
+from .dashboard_models import DASHBOARD_MODELS  # noqa: E402 - appended: dashboards own their tables
+
+ALL_MODELS += DASHBOARD_MODELS
+
+from .automation_models import AUTOMATION_MODELS  # noqa: E402 - appended: automations own their tables
+
+ALL_MODELS += AUTOMATION_MODELS
+
+from .form_models import FORM_MODELS  # noqa: E402 - appended: lead-capture forms own their table
+
+ALL_MODELS += FORM_MODELS

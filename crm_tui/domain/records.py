@@ -81,6 +81,11 @@ def _next_position(list_id) -> int:
     return (top or 0) + POSITION_STEP
 
 
+def _top_position(list_id) -> int:
+    low = Record.select(fn.MIN(Record.position)).where(Record.list == list_id).scalar()
+    return (low if low is not None else POSITION_STEP) - POSITION_STEP
+
+
 def _pick_list(schema: ProjectSchema, list_name):
     if list_name:
         return schema.list(str(list_name))
@@ -286,9 +291,8 @@ def _user_name(user_id):
     return user.name if user else None
 
 
-def move_record(actor: Actor, record_id: int, list_name: str, *, expect_version=None,
-                before_id: int | None = None) -> int:
-    """Move a record to another list (at its end, or before ``before_id``); resets days in stage."""
+def move_record(actor: Actor, record_id: int, list_name: str, *, expect_version=None) -> int:
+    """Move a record to another list (on top of it); resets days in stage."""
     schema = record_schema(record_id)
     actor.require("move", schema.id, schema.name)
     target = schema.list(list_name)
@@ -300,7 +304,8 @@ def move_record(actor: Actor, record_id: int, list_name: str, *, expect_version=
             return record.version
         now = utcnow()
         old = schema.list_by_id(record.list_id)
-        version = _bump(record, list=target.id, position=_next_position(target.id), list_entered_at=now)
+        # a moved deal lands on top of its new stage, where the team looks first
+        version = _bump(record, list=target.id, position=_top_position(target.id), list_entered_at=now)
         events.log([events.event_row(actor, schema.id, record_id, "moved", field_name="list",
                                      old=old.name if old else None, new=target.name, at=now)])
         return version

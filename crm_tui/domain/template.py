@@ -103,4 +103,10 @@ def _install(actor: Actor) -> list[str]:
             if schema.field_or_none(field_name) is None:
                 add_field(actor, name, field_name, type_name, **options)
                 added.append(f"field {name}/{field_name}")
+    from .dashboards import install_sales_dashboard  # the "Sales" dashboard (idempotent)
+
+    added += install_sales_dashboard(actor)
+    from .automations.presets import install_presets  # the template's automations, disabled (idempotent)
+
+    added += install_presets(actor)
     return added

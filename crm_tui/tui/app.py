@@ -1,0 +1,327 @@
+"""The crm-tui application: wiring only — themes, keymap, the project list, which screen opens.
+
+>>> raise SystemExit(run_tui("sqlite:///crm.db", "alice", theme="light"))
+
+| key        | action                                   | binding id     |
+| ---------- | ---------------------------------------- | -------------- |
+| ctrl+p     | command palette (projects, views, actions) | app.palette  |
+| ?          | keys of the current screen               | app.help       |
+| ctrl+q     | quit at once, from anywhere              | app.quit       |
+| ,          | settings of the project in view (table, board) | app.settings |
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+
+from ..errors import CrmError
+from . import settings
+from .commands import CrmCommands
+from .dbwork import db_session
+from .screens.help import HelpScreen
+from .screens.picker import ChoiceScreen
+from .themes import load_themes
+
+
+def workspace_name(db_url: str) -> str:
+    """What the header calls the database: the file name, or the PostgreSQL database name."""
+    tail = db_url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+    return Path(tail).stem or "crm"
+
+
+class ProjectsLoaded(Message):
+    def __init__(self, projects: list[dict], first_run: bool) -> None:
+        super().__init__()
+        self.projects = projects
+        self.first_run = first_run
+
+
+class ScreenReady(Message):
+    """A project view whose data was read before it is shown (so it paints once)."""
+
+    def __init__(self, project_id: int, view: str, data) -> None:
+        super().__init__()
+        self.project_id, self.view, self.data = project_id, view, data
+
+
+class CrmApp(App[int]):
+    """The terminal CRM. ``actor`` is who acts (``crm_tui.domain.actors.Actor``)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "crm-tui"
+    COMMANDS = {CrmCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
+        Binding("ctrl+p", "command_palette", "Palette", id="app.palette", priority=True, show=False),
+        Binding("question_mark", "help", "Keys", id="app.help", key_display="?"),
+        Binding("ctrl+c", "help_quit", show=False, system=True, id="app.ctrl_c"),
+        Binding("comma", "project_settings", "Settings", id="app.settings", key_display=",", show=False),
+    ]
+
+    def __init__(self, db_url: str, actor, *, theme: str | None = None, poll_seconds: float = 3.0):
+        super().__init__()
+        self.db_url = db_url
+        self.actor = actor
+        self.workspace = workspace_name(db_url)
+        self.poll_seconds = poll_seconds
+        self.projects: list[dict] = []
+        self.date_order = settings.date_order()
+        self.shipped_themes: list[str] = []
+        self.theme_problems: list[str] = []
+        self.animation_level = "none"  # nothing animates over a slow link
+        self._use_theme(settings.theme_name(theme))
+
+    def _use_theme(self, requested: str) -> None:
+        """Register the theme files and pick one — before the first paint, so it paints once."""
+        themes, problems = load_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        self.shipped_themes = [theme.name for theme in themes]
+        if requested in self.available_themes:
+            self.theme = requested
+        else:
+            problems.append(f"unknown theme {requested!r}; themes: " + ", ".join(self.shipped_themes))
+            self.theme = settings.DEFAULT_THEME
+        self.theme_problems = problems
+
+    # -- start-up -----------------------------------------------------------------------------
+
+    def on_load(self) -> None:
+        # before the terminal is even set up: the first screen's data is read while Textual starts
+        self.load_projects(open_first=True)
+
+    def on_mount(self) -> None:
+        keymap = settings.keymap()
+        if keymap:
+            self.set_keymap(keymap)
+        for problem in self.theme_problems:
+            self.notify(problem, severity="warning")
+
+    def save_theme(self, name: str) -> None:
+        """Remember ``name`` in the config file (a ``--theme`` for one run is not saved)."""
+        try:
+            settings.save_setting("theme", name)
+        except OSError as exc:
+            self.notify(f"could not save the theme to {settings.config_path()}: {exc}", severity="error")
+
+    @work(thread=True, exclusive=True, group="projects", exit_on_error=False)
+    def load_projects(self, open_first: bool = False) -> None:
+        """The project list (for the palette); at start-up also the first project's view, read
+        before the record counts so the first screen comes first."""
+        from ..domain.board import project_views
+        from ..domain.projects import projects_summary
+
+        with db_session():
+            projects = project_views()
+            if open_first and projects:
+                first = projects[0]
+                self.post_message(ScreenReady(first["id"], first["view"],
+                                              self._fetch_view(first["id"], first["view"])))
+            counts = {p["id"]: p["records"] for p in projects_summary()}
+        for project in projects:
+            project["records"] = counts.get(project["id"], 0)
+        self.post_message(ProjectsLoaded(projects, first_run=open_first and not projects))
+
+    def _fetch_view(self, project_id: int, view: str):
+        if view == "board":
+            from .screens.board import fetch_board
+
+            return fetch_board(self.actor, project_id)
+        from .screens.table import fetch_table
+
+        return fetch_table(self.actor, project_id)
+
+    @on(ProjectsLoaded)
+    def _projects_loaded(self, message: ProjectsLoaded) -> None:
+        self.projects = message.projects
+        if message.first_run:
+            from .screens.first_run import FirstRunScreen
+
+            self._show_top(FirstRunScreen())
+
+    @on(ScreenReady)
+    def _screen_ready(self, message: ScreenReady) -> None:
+        from .screens.board import BoardScreen
+        from .screens.table import TableScreen
+
+        if message.view == "board":
+            screen = BoardScreen(message.project_id, preloaded=message.data)
+        else:
+            screen = TableScreen(message.project_id, preloaded=message.data)
+        self._show_top(screen)
+
+    def on_worker_state_changed(self, event) -> None:
+        from textual.worker import WorkerState
+
+        if event.state == WorkerState.ERROR:
+            self.report(event.worker.error)
+
+    @property
+    def _background_screens(self) -> list:
+        # Textual always composites the screen under a dialog and re-draws the dialog whenever that
+        # screen changes (4–5 full frames, 20–45 KB, for opening one at 80x24). Our dialogs are
+        # opaque (app.tcss), so nothing underneath can show: do not composite it.
+        try:
+            if self.screen.styles.background.a >= 1:
+                return []
+        except Exception:  # no screen yet
+            pass
+        return App._background_screens.fget(self)
+
+    # -- navigation ---------------------------------------------------------------------------
+
+    def project(self, project_id: int) -> dict | None:
+        return next((p for p in self.projects if p["id"] == project_id), None)
+
+    def _show_top(self, screen) -> None:
+        """Make ``screen`` the one top-level screen (projects replace each other, not stack)."""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if len(self.screen_stack) > 1:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def open_project(self, project_id: int, view: str | None = None) -> None:
+        """Open a project in ``view`` (``table`` or ``board``), else its default view. The current
+        screen stays until the new one's data is read, so the switch paints once."""
+        info = self.project(project_id) or {"id": project_id, "name": "", "view": "table", "lists": 1}
+        view = view or info.get("view", "table")
+        if view == "board" and info.get("lists", 1) < 2:
+            view = "table"
+        self.prepare_view(project_id, view)
+
+    @work(thread=True, exclusive=True, group="open-view", exit_on_error=False)
+    def prepare_view(self, project_id: int, view: str) -> None:
+        with db_session():
+            data = self._fetch_view(project_id, view)
+        self.post_message(ScreenReady(project_id, view, data))
+
+    def open_record(self, record_id: int | None = None, callback=None, *, project_id: int | None = None) -> None:
+        """Push the record screen (a new record of ``project_id`` when ``record_id`` is None) once its
+        data is read, so it paints once."""
+        self.prepare_record(record_id, project_id, callback)
+
+    @work(thread=True, exclusive=True, group="open-record", exit_on_error=False)
+    def prepare_record(self, record_id, project_id, callback) -> None:
+        from .screens.record import fetch_record
+
+        with db_session():
+            data = fetch_record(self.actor, record_id, project_id)
+        self.call_from_thread(self._push_record, record_id, project_id, data, callback)
+
+    def _push_record(self, record_id, project_id, data, callback) -> None:
+        from .screens.record import RecordScreen
+
+        self.push_screen(RecordScreen(record_id=record_id, project_id=project_id, preloaded=data), callback)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_switch_theme(self) -> None:
+        ours = [name for name in self.shipped_themes if name in self.available_themes]
+        others = sorted(name for name in self.available_themes if name not in ours)
+        options = [(name, name) for name in ours] + [(name, f"{name}  (Textual)") for name in others]
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.theme = name
+                self.save_theme(name)
+                self.notify(f"theme: {name} (saved)")
+
+        self.push_screen(ChoiceScreen("Switch theme", options, current=self.theme), chosen)
+
+    def action_new_record(self) -> None:
+        screen = self.screen
+        if hasattr(screen, "action_new_record"):
+            screen.action_new_record()
+        else:
+            self.notify("open a project first (ctrl+p)", severity="warning")
+
+    def _project_in_view(self) -> int | None:
+        from .screens.board import BoardScreen
+        from .screens.table import TableScreen
+
+        screen = self.screen
+        return screen.project_id if isinstance(screen, (TableScreen, BoardScreen)) else None
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "project_settings":
+            return self._project_in_view() is not None
+        return True
+
+    def action_project_settings(self, project_id: int | None = None) -> None:
+        """The settings of ``project_id``, else of the project in view, else of the first project."""
+        from .screens.settings import SettingsScreen
+
+        project_id = project_id or self._project_in_view() or (self.projects[0]["id"] if self.projects else None)
+        if project_id is None:
+            self.notify("no project yet — the first-run screen adds the Sales CRM", severity="warning")
+            return
+        view = self._project_in_view() is not None and type(self.screen).__name__
+
+        def closed(changed) -> None:
+            if changed:
+                self.load_projects()
+                if view:  # the view re-reads the project: new columns, lists, hidden fields
+                    self.open_project(project_id, "board" if view == "BoardScreen" else "table")
+
+        self.push_screen(SettingsScreen(project_id), closed)
+
+    def action_users_and_roles(self) -> None:
+        from .screens.users import UsersScreen
+
+        self.push_screen(UsersScreen(self._project_in_view()))
+
+    def action_command_palette(self) -> None:
+        super().action_command_palette()
+        self.call_after_refresh(self._calm_palette)
+
+    def _calm_palette(self) -> None:
+        from textual.widgets import Input
+
+        for widget in self.screen.query(Input):
+            widget.cursor_blink = False
+
+    def report(self, error: BaseException | None) -> None:
+        """Show a failure as a message: a CrmError's own words, or one line for anything else."""
+        if error is None:
+            return
+        if isinstance(error, CrmError):
+            self.notify(str(error), severity="error", timeout=8)
+        else:
+            self.log.error(repr(error))
+            self.notify(f"unexpected error: {type(error).__name__}: {error}", severity="error", timeout=8)
+
+
+def run_tui(db_url: str, user_name: str, *, theme: str | None = None) -> int:
+    """Open the database, resolve the user, run the app; returns the process exit code.
+
+    On a database with no users yet, ``user_name`` becomes its first (admin) user, as ``init`` does.
+    """
+    from ..db import open_database
+    from ..domain.actors import actor_for, ensure_user, has_users, resolve_actor
+
+    try:
+        open_database(db_url)
+        if not has_users():
+            actor = actor_for(ensure_user(user_name, is_admin=True))
+        else:
+            actor = resolve_actor(user_name)
+    except CrmError as exc:
+        print(f"crm-tui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    app = CrmApp(db_url, actor, theme=theme)
+    result = app.run()
+    return int(result or 0) if app.return_code in (None, 0) else int(app.return_code)

@@ -1,0 +1,48 @@
+"""The command palette (ctrl+p): open any project in its default view or as a table/board, new
+record, switch theme, keys, quit.
+
+Projects come from the app's cached list (loaded by a worker at start-up), so typing in the palette
+never touches the database.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+class CrmCommands(Provider):
+    """Every project and app action, fuzzy-matched."""
+
+    def _commands(self) -> list[tuple[str, str, object]]:
+        app = self.app
+        out: list[tuple[str, str, object]] = []
+        for project in getattr(app, "projects", []):
+            view = project.get("view", "table")
+            out.append((f"Open {project['name']}", f"{project['records']:,} records · {view}",
+                        partial(app.open_project, project["id"], view)))
+            if project.get("lists", 1) > 1:
+                other = "table" if view == "board" else "board"
+                out.append((f"Open {project['name']} as {other}", f"{project['name']} in the {other} view",
+                            partial(app.open_project, project["id"], other)))
+        out.append(("New record", "a new record in the current project", app.action_new_record))
+        out.append(("Project settings", "lists, tags, fields, hidden default fields, projects (,)",
+                    app.action_project_settings))
+        out.append(("Users and roles", "add users and roles, give a user a role in a project (admins)",
+                    app.action_users_and_roles))
+        out.append(("Switch theme", "pick a theme; the choice is saved", app.action_switch_theme))
+        out.append(("Keys", "the keys of the current screen (?)", app.action_help))
+        out.append(("Quit", "leave crm-tui (ctrl+q)", app.action_quit))
+        return out
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

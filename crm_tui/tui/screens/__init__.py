@@ -1,0 +1,1 @@
+"""Screens, one per module: first run, table, board, record, and the small modal ones."""

@@ -1,0 +1,341 @@
+"""Automations of a project: the rules (enable/disable, last run, runs, errors), a TOML rule editor, the
+run log, and the background tick that runs them while the app is open.
+
+| key            | action                                  | binding id              |
+| -------------- | --------------------------------------- | ----------------------- |
+| space / t      | enable or disable the rule              | automations.toggle      |
+| enter / e      | edit the rule (TOML)                    | automations.edit        |
+| n              | new rule                                | automations.new         |
+| r              | the run log of the rule                 | automations.runs        |
+| R              | the run log of every rule               | automations.all_runs    |
+| escape         | back                                    | automations.back        |
+
+Self-contained: ``app.push_screen(AutomationsScreen("Opportunities"))``; it needs ``app.actor`` and
+``app.report(error)`` like every screen. ``start_automation_ticks(app, seconds)`` runs
+``crm_tui.domain.automations.engine.tick`` in a thread worker every N seconds (config
+``[automations] interval``, default 30): it never blocks input and a failing tick is logged, not shown.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from textual import work
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Static, TextArea
+
+from ..dbwork import db_session
+from ..widgets.header import AppHeader
+from .base import CrmScreen
+
+log = logging.getLogger("crm_tui.automations.tui")
+
+NEW_RULE = '''name = "New rule"
+enabled = false
+
+[trigger]
+type = "record_created"
+
+[[conditions]]
+field = "list"
+op = "="
+value = ""
+
+[[actions]]
+type = "notify"
+to = ["assignee"]
+message = "{Title}"
+'''
+
+
+# ------------------------------------------------------------------------------------------------
+# the background tick
+
+
+def tick_interval(settings: dict | None = None) -> float:
+    """Seconds between ticks in the TUI: ``[automations] interval`` in the settings (default 30)."""
+    from ... import config
+
+    section = (settings if settings is not None else config.load_settings()).get("automations", {}) or {}
+    try:
+        return max(float(section.get("interval", 30)), 1.0)
+    except (TypeError, ValueError):
+        return 30.0
+
+
+def start_automation_ticks(app, seconds: float | None = None):
+    """Run the automations every ``seconds`` in a thread worker while ``app`` is open; returns the timer.
+    Two ticks never overlap (exclusive worker); with several users' apps open on one database the ledger
+    keeps every firing single."""
+
+    def run_tick() -> None:
+        _tick_worker(app)
+
+    return app.set_interval(seconds or tick_interval(), run_tick, name="automation-ticks")
+
+
+def _tick_worker(app) -> None:
+    def body():
+        from ...domain.automations.engine import tick
+
+        try:
+            with db_session():
+                result = tick()
+        except Exception as exc:  # noqa: BLE001 - the TUI outlives a failing tick
+            log.warning("automation tick failed: %s", exc)
+            return
+        if result.fired or result.reminders:
+            app.call_from_thread(app.post_message, AutomationsTicked(result.as_dict()))
+
+    app.run_worker(body, thread=True, exclusive=True, group="automation-ticks", exit_on_error=False)
+
+
+class AutomationsTicked(Message):
+    """A background tick fired something: refresh the unread count, the open record…"""
+
+    def __init__(self, result: dict) -> None:
+        super().__init__()
+        self.result = result
+
+
+# ------------------------------------------------------------------------------------------------
+# messages
+
+
+class RulesLoaded(Message):
+    def __init__(self, rules: list[dict]) -> None:
+        super().__init__()
+        self.rules = rules
+
+
+class RunsLoaded(Message):
+    def __init__(self, runs: list[dict]) -> None:
+        super().__init__()
+        self.runs = runs
+
+
+class RulesChanged(Message):
+    """A write finished: load the rules again (from the app thread)."""
+
+
+class RuleSaved(Message):
+    def __init__(self, error: str | None) -> None:
+        super().__init__()
+        self.error = error
+
+
+# ------------------------------------------------------------------------------------------------
+# the rules of a project
+
+
+class AutomationsScreen(CrmScreen):
+    BINDINGS = [
+        Binding("space,t", "toggle", "Enable/disable", id="automations.toggle"),
+        Binding("enter,e", "edit", "Edit", id="automations.edit"),
+        Binding("n", "new", "New", id="automations.new"),
+        Binding("r", "runs", "Runs", id="automations.runs"),
+        Binding("R", "all_runs", "All runs", id="automations.all_runs"),
+        Binding("escape", "app.pop_screen", "Back", id="automations.back"),
+    ]
+
+    def __init__(self, project: str) -> None:
+        super().__init__()
+        self.project = project
+        self.rules: list[dict] = []
+
+    def compose(self):
+        yield AppHeader(f"{self.project} · automations")
+        yield DataTable(id="automations-table", cursor_type="row", zebra_stripes=False)
+        yield Static("", id="automations-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("name", "on", "trigger", "actions", "runs", "errors", "last run")
+        table.focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, group="automations-load", exit_on_error=False)
+    def load(self) -> None:
+        from ...domain.automations.rules import list_rules
+
+        with db_session():
+            rules = list_rules(self.project)
+        self.post_message(RulesLoaded(rules))
+
+    def on_rules_loaded(self, message: RulesLoaded) -> None:
+        from ...domain.automations.rules import describe_trigger
+
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        self.rules = message.rules
+        for r in self.rules:
+            table.add_row(r["name"], "✓" if r["enabled"] else "·", describe_trigger(r["trigger"]),
+                          ", ".join(a["type"] for a in r["actions"]), str(r["runs"]),
+                          str(r["errors"]) if r["errors"] else "", r["last_run"] or "")
+        if self.rules:
+            table.move_cursor(row=min(row or 0, len(self.rules) - 1))
+        self.query_one("#automations-status", Static).update(
+            f"{sum(r['enabled'] for r in self.rules)} of {len(self.rules)} enabled")
+
+    def on_rules_changed(self, message: RulesChanged) -> None:
+        self.load()
+
+    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
+        message.stop()  # enter on the table: edit the rule
+        self.action_edit()
+
+    def _current(self) -> dict | None:
+        table = self.query_one(DataTable)
+        if not self.rules or table.cursor_row is None or table.cursor_row >= len(self.rules):
+            return None
+        return self.rules[table.cursor_row]
+
+    def action_toggle(self) -> None:
+        rule = self._current()
+        if rule is not None:
+            self.toggle(rule["name"], not rule["enabled"])
+
+    @work(thread=True, exclusive=True, group="automations-write", exit_on_error=False)
+    def toggle(self, name: str, enabled: bool) -> None:
+        from ...domain.automations.rules import set_enabled
+
+        with db_session():
+            set_enabled(self.app.actor, self.project, name, enabled)
+        self.post_message(RulesChanged())
+
+    def action_edit(self) -> None:
+        rule = self._current()
+        if rule is not None:
+            self.app.push_screen(RuleEditorScreen(self.project, rule["name"]), lambda _: self.load())
+
+    def action_new(self) -> None:
+        self.app.push_screen(RuleEditorScreen(self.project, None), lambda _: self.load())
+
+    def action_runs(self) -> None:
+        rule = self._current()
+        self.app.push_screen(RunLogScreen(self.project, rule["name"] if rule else None))
+
+    def action_all_runs(self) -> None:
+        self.app.push_screen(RunLogScreen(self.project, None))
+
+
+# ------------------------------------------------------------------------------------------------
+# rule editor
+
+
+class RuleEditorScreen(CrmScreen):
+    """The rule as TOML (docs/automations.md); ctrl+s validates and saves, errors name the key."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="rule_editor.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="rule_editor.cancel"),
+    ]
+
+    def __init__(self, project: str, name: str | None) -> None:
+        super().__init__()
+        self.project = project
+        self.rule_name = name
+
+    def compose(self):
+        yield AppHeader(f"{self.project} · {'rule ' + self.rule_name if self.rule_name else 'new rule'}")
+        with Vertical():
+            editor = TextArea("", id="rule-text", soft_wrap=False, show_line_numbers=True)
+            editor.cursor_blink = False
+            yield editor
+            yield Static("ctrl+s saves · the format: docs/automations.md", id="rule-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+        if self.rule_name:
+            self.load_text()
+        else:
+            self.query_one(TextArea).load_text(NEW_RULE)
+
+    @work(thread=True, exclusive=True, group="rule-load", exit_on_error=False)
+    def load_text(self) -> None:
+        from ...domain.automations.rules import get_rule, rule_spec, to_toml
+
+        with db_session():
+            text = to_toml(rule_spec(get_rule(self.project, self.rule_name)))
+        self.app.call_from_thread(self.query_one(TextArea).load_text, text)
+
+    def action_save(self) -> None:
+        self.save(self.query_one(TextArea).text)
+
+    @work(thread=True, exclusive=True, group="rule-save", exit_on_error=False)
+    def save(self, text: str) -> None:
+        from ...domain.automations.rules import add_rule, parse_toml
+        from ...errors import CrmError
+
+        try:
+            with db_session():
+                name = parse_toml(text).get("name")
+                replace = self.rule_name is not None and name == self.rule_name
+                add_rule(self.app.actor, self.project, text, replace=replace)
+        except CrmError as exc:
+            self.post_message(RuleSaved(str(exc)))
+            return
+        self.post_message(RuleSaved(None))
+
+    def on_rule_saved(self, message: RuleSaved) -> None:
+        if message.error:
+            self.query_one("#rule-status", Static).update(f"not saved: {message.error}")
+        else:
+            self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+# ------------------------------------------------------------------------------------------------
+# run log
+
+
+class RunLogScreen(CrmScreen):
+    """Firings, errors, loop stops and email status, newest first."""
+
+    BINDINGS = [
+        Binding("r", "reload", "Reload", id="run_log.reload"),
+        Binding("escape", "app.pop_screen", "Back", id="run_log.back"),
+    ]
+
+    def __init__(self, project: str, rule_name: str | None) -> None:
+        super().__init__()
+        self.project = project
+        self.rule_name = rule_name
+
+    def compose(self):
+        yield AppHeader(f"{self.project} · runs" + (f" · {self.rule_name}" if self.rule_name else ""))
+        yield DataTable(id="runs-table", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("at", "rule", "record", "status", "message", "email")
+        table.focus()
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False)
+    def load(self) -> None:
+        from ...domain.automations.rules import list_runs
+
+        with db_session():
+            runs = list_runs(self.project, rule_name=self.rule_name, limit=500)
+        self.post_message(RunsLoaded(runs))
+
+    def on_runs_loaded(self, message: RunsLoaded) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for r in message.runs:
+            email = "; ".join(f"{e['to']} {e['status']}" + (f" ({e['error']})" if e["error"] else "")
+                              for e in r["emails"])
+            table.add_row(r["at"], r["rule"], f"#{r['record_id']}" if r["record_id"] else "", r["status"],
+                          r["message"], email)

@@ -1,0 +1,109 @@
+"""The TUI's side of the user's settings file: write it back (``tomllib`` only reads), resolve the
+theme, and read the keymap.
+
+>>> save_setting("theme", "light")              # merged into config.toml, other keys kept
+>>> toml_dumps({"theme": "dark", "keys": {"table.sort": "S"}})
+'theme = "dark"\\n\\n[keys]\\n"table.sort" = "S"\\n'
+
+Settings the TUI reads: ``theme``; ``date_order`` (YMD, DMY or MDY); ``[keys]`` — binding id → keys,
+e.g. ``"board.move_next" = "shift+right,L"`` (ids are listed by ``?`` in the app).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tempfile
+
+from ..config import config_path, load_settings
+
+DEFAULT_THEME = "dark"
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(name: str) -> str:
+    return name if _BARE_KEY.match(name) else _string(name)
+
+
+def _string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(str(k))} = {_value(v)}" for k, v in value.items()) + "}"
+    return _string(str(value))
+
+
+def toml_dumps(data: dict, _prefix: str = "") -> str:
+    """TOML text for ``data``: scalars and arrays first, then one ``[table]`` per nested dict."""
+    lines = [f"{_key(str(k))} = {_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    tables = [(k, v) for k, v in data.items() if isinstance(v, dict)]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    for name, table in tables:
+        full = f"{_prefix}.{_key(str(name))}" if _prefix else _key(str(name))
+        body = toml_dumps(table, full)
+        text += ("\n" if text else "") + f"[{full}]\n" + body
+    return text
+
+
+def save_setting(key: str, value) -> None:
+    """Set one top-level setting in the config file, keeping everything else; written atomically."""
+    settings = load_settings()
+    settings[key] = value
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(toml_dumps(settings))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def theme_name(explicit: str | None = None) -> str:
+    """``--theme``, else ``CRM_TUI_THEME``, else the saved choice, else ``dark``."""
+    return (explicit or os.environ.get("CRM_TUI_THEME") or str(load_settings().get("theme") or "")
+            or DEFAULT_THEME)
+
+
+def keymap() -> dict[str, str]:
+    """Binding id → keys from the ``[keys]`` table of the settings."""
+    keys = load_settings().get("keys")
+    if not isinstance(keys, dict):
+        return {}
+    return {str(k): str(v) for k, v in keys.items() if isinstance(v, (str, list))
+            } | {str(k): ",".join(map(str, v)) for k, v in keys.items() if isinstance(v, list)}
+
+
+def date_order() -> str:
+    order = str(load_settings().get("date_order") or "YMD").upper()
+    return order if order in ("YMD", "DMY", "MDY") else "YMD"

@@ -1,0 +1,57 @@
+"""One-line header: workspace and project on the left, status in the middle, the user on the right.
+
+No clock and no timers: it repaints only when its text changes.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+from textual.widget import Widget
+
+
+class AppHeader(Widget):
+    """``crm-tui · demo │ Opportunities · board          3 filters   alice``"""
+
+    DEFAULT_CSS = """
+    AppHeader {
+        dock: top;
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def __init__(self, place: str = "", status: str = "", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._place = place
+        self._status = status
+
+    def set_text(self, place: str | None = None, status: str | None = None) -> None:
+        changed = False
+        if place is not None and place != self._place:
+            self._place, changed = place, True
+        if status is not None and status != self._status:
+            self._status, changed = status, True
+        if changed:
+            self.refresh()
+
+    @property
+    def text(self) -> str:
+        return f"{self._place} {self._status}"
+
+    def render(self) -> Text:
+        app = self.app
+        left = f" {getattr(app, 'workspace', 'crm')} │ {self._place}"
+        actor = getattr(app, "actor", None)
+        right = f"{self._status}  {actor.name if actor else ''} "
+        width = self.size.width
+        gap = width - cell_len(left) - cell_len(right)
+        if gap < 1:
+            left = set_cell_size(left, max(0, width - cell_len(right) - 1))
+            gap = 1
+        text = Text(no_wrap=True, overflow="crop")
+        text.append(left, style="bold")
+        text.append(" " * gap)
+        text.append(right)
+        return text
