@@ -138,12 +138,9 @@ class Outbox(BaseModel):
 
 AUTOMATION_MODELS = [AutomationRule, RuleRun, EventOrigin, AutomationCursor, Notification, Reminder, Outbox]
 
-# Time triggers look records up by (list, time entered) and (project, last change). The record table
-# is not ours, so the indexes are created here (IF NOT EXISTS: cheap, idempotent, both engines).
-RECORD_INDEXES = {
-    "automation_record_list_entered": "record (list_id, list_entered_at)",
-    "automation_record_project_updated": "record (project_id, updated_at)",
-}
+# Time triggers look records up by (list, time entered) and (project, last change): those indexes are
+# declared on Record itself (crm_tui/db/models.py). Nothing extra to create here.
+RECORD_INDEXES: dict[str, str] = {}
 
 
 def ensure_indexes(database) -> None:

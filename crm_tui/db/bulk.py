@@ -72,3 +72,12 @@ def insert_rows(table: str, columns: list[str], rows: list[tuple], *, returning:
         if returning:
             out.extend(r[0] for r in cursor.fetchall())
     return out
+
+
+def refresh_statistics(tables=("record", "field_value", "record_tag", "event")) -> None:
+    """After a bulk load on PostgreSQL, give the planner fresh statistics at once: until autovacuum
+    gets there, reading one record's values was measured at 10 ms instead of 0.1 ms."""
+    if is_sqlite():
+        return
+    for table in tables:
+        database.obj.execute_sql(f'ANALYZE "{table}"')

@@ -123,6 +123,9 @@ class Record(BaseModel):
             (("project", "archived", "list", "position"), False),
             (("project", "archived", "title"), False),
             (("project", "created_at"), False),
+            # time-based automations: deals in a list since …, records idle since …
+            (("list", "list_entered_at"), False),
+            (("project", "updated_at"), False),
         )
 
 

@@ -515,6 +515,10 @@ def create_records_bulk(actor: Actor, schema: ProjectSchema, items: list[NewReco
             q.materialize_lookup(lk.id, lk.config["via"], lk.config["of"], new_ids, fresh=True)
         if formulas:
             recompute_formulas(formulas, new_ids, graph.by_project[schema.id])
+        if len(new_ids) >= 1000:
+            from ..db.bulk import refresh_statistics
+
+            refresh_statistics()
     return new_ids
 
 
