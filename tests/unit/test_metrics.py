@@ -28,7 +28,7 @@ from crm_tui.domain.projects import add_field, add_list, add_project, add_tag
 from crm_tui.domain.records import NewRecord, create_records_bulk
 from crm_tui.errors import NotFoundError, ValidationError
 
-MAVEN = Path("/work/shared/datasets/maven-crm/sales_pipeline.csv")
+MAVEN = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "maven-crm" / "sales_pipeline.csv"
 BOTH = ["North", "South"]
 
 
