@@ -1,5 +1,5 @@
 """The command palette (ctrl+p): open any project in its default view or as a table/board, new
-record, switch theme, keys, quit.
+record, project settings, users and roles, switch theme, keys, quit.
 
 Projects come from the app's cached list (loaded by a worker at start-up), so typing in the palette
 never touches the database.

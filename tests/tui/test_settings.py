@@ -225,6 +225,10 @@ async def test_renaming_a_field_keeps_its_formula_working(demo, make_app):
         assert schema.field_or_none("Cost") is None
         assert schema.field("Profit").config["formula"] == "{Amount} - {Direct cost}"
         assert "= {Amount} - {Direct cost}" in screen_text(app)
+        await pilot.press("J")  # and reorder it: after Profit now
+        await settle(pilot)
+        assert [f.name for f in load_schema("Opportunities").fields][:3] == ["Amount", "Profit", "Direct cost"]
+        assert screen.current("fields") == "Direct cost"
         record_id = ordered_ids(demo, schema)[0]
         version = show_record(demo, record_id)["version"]
         update_record(demo, record_id, values={"Amount": "1000", "Direct cost": "250"}, expect_version=version)

@@ -132,6 +132,7 @@ class SettingsScreen(CrmScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.query_one(f"#settings-{self.start_tab}", OptionList).focus()
         self.load()
 
     # -- loading ------------------------------------------------------------------------------

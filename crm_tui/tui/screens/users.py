@@ -93,6 +93,7 @@ class UsersScreen(CrmScreen):
 
     def on_mount(self) -> None:
         self.query_one("#users-denied").display = False
+        self.query_one("#users-list", OptionList).focus()
         self.load()
 
     # -- loading ------------------------------------------------------------------------------
