@@ -134,3 +134,28 @@ def test_only_admins_manage_users_and_roles(junior, db_url, capsys):
     assert code == 5
     code, _, err = run(capsys, "--db", db_url, "--user", "jo", "user", "set-role", "jo", "Opportunities", "Admin")
     assert code == 5
+
+
+def test_notification_text_hides_fields_the_reader_may_not_see(junior, db_url, capsys, tmp_path):
+    rule = tmp_path / "rule.toml"
+    rule.write_text('''name = "Tell everyone"
+enabled = true
+[trigger]
+type = "field_changed"
+field = "Cost"
+[[actions]]
+type = "notify"
+to = ["jo", "admin"]
+message = "{Title}: {Cost} / {Profit} / {Old value}"
+''', encoding="utf-8")
+    assert run(capsys, "--db", db_url, "--user", "admin", "automation", "add", "Opportunities",
+               "--file", str(rule))[0] == 0
+    assert run(capsys, "--db", db_url, "--user", "admin", "record", "set", str(junior["deal"]), "Cost=2222.22")[0] == 0
+    assert run(capsys, "--db", db_url, "--user", "admin", "worker", "--once")[0] == 0
+    code, out, _ = run(capsys, "--db", db_url, "--user", "jo", "notifications", "--all", "--json")
+    mine = json.loads(out)
+    assert len(mine) == 1 and "Big deal" in mine[0]["message"]
+    assert "2222.22" not in out and "9999.99" not in out and SECRET_COST not in out
+    _assert_no_trace(out)
+    code, out, _ = run(capsys, "--db", db_url, "--user", "admin", "notifications", "--all", "--json")
+    assert "$2,222.22" in json.loads(out)[0]["message"]  # the admin's own copy has the figures

@@ -49,9 +49,24 @@ class RunContext:
             self.stale = False
         return self.state
 
-    def render(self, template: str) -> str:
+    def render(self, template: str, hidden: frozenset = frozenset()) -> str:
         return notify.render(template, self.current(), self.schema, event=self.event, rule_name=self.rule_name,
-                             days=self.days)
+                             days=self.days, hidden=hidden)
+
+    def render_for(self, template: str, user_ids: list[int]) -> list[tuple[str, list[int]]]:
+        """The text as each reader may see it: one rendering per set of hidden fields (roles), so a
+        Junior's notification or email never carries Cost or Profit."""
+        from ...db.models import User
+        from ..actors import actor_for
+        from ..record_views import visible_fields
+
+        groups: dict[frozenset, list[int]] = {}
+        for user in User.select().where(User.id.in_(list(user_ids))):
+            reader = actor_for(user)
+            shown = {f.id for f in visible_fields(reader, self.schema)}
+            hidden = frozenset(f.id for f in self.schema.fields if f.id not in shown)
+            groups.setdefault(hidden, []).append(user.id)
+        return [(self.render(template, hidden), ids) for hidden, ids in groups.items()]
 
 
 def _assign(ctx: RunContext, user: str) -> str:
@@ -107,11 +122,14 @@ def do_notify(ctx: RunContext, action: dict) -> str:
     users = notify.recipients(action.get("to", ["assignee"]), ctx.current(), ctx.schema)
     if not users:
         return "notify: no recipients"
-    message = ctx.render(action["message"])
-    subject = ctx.render(action["subject"]) if action.get("subject") else None
-    sent, queued = notify.notify_users(users, message, project_id=ctx.schema.id, record_id=ctx.record_id,
-                                       rule_id=ctx.rule_id, run_id=ctx.run_id, now=ctx.now, subject=subject,
-                                       email=action.get("email", True))
+    sent = queued = 0
+    subjects = dict((tuple(ids), text) for text, ids in ctx.render_for(action["subject"], users)) \
+        if action.get("subject") else {}
+    for message, readers in ctx.render_for(action["message"], users):
+        n, q = notify.notify_users(readers, message, project_id=ctx.schema.id, record_id=ctx.record_id,
+                                   rule_id=ctx.rule_id, run_id=ctx.run_id, now=ctx.now,
+                                   subject=subjects.get(tuple(readers)), email=action.get("email", True))
+        sent, queued = sent + n, queued + q
     return f"notified {sent} user(s)" + (f", {queued} email(s) queued" if queued else "")
 
 
@@ -119,10 +137,10 @@ def do_remind(ctx: RunContext, action: dict) -> str:
     users = notify.recipients(action.get("to", ["assignee"]), ctx.current(), ctx.schema)
     if not users:
         return "remind: no recipients"
-    message = ctx.render(action.get("message") or "Follow up on {Title}")
     due = ctx.now + dt.timedelta(days=action["days"])
-    notify.add_reminders(users, message, due, project_id=ctx.schema.id, record_id=ctx.record_id,
-                         rule_id=ctx.rule_id, run_id=ctx.run_id, now=ctx.now)
+    for message, readers in ctx.render_for(action.get("message") or "Follow up on {Title}", users):
+        notify.add_reminders(readers, message, due, project_id=ctx.schema.id, record_id=ctx.record_id,
+                             rule_id=ctx.rule_id, run_id=ctx.run_id, now=ctx.now)
     return f"reminder for {len(users)} user(s) on {due.date().isoformat()}"
 
 

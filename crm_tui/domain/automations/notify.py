@@ -57,12 +57,20 @@ def _json(text):
         return text
 
 
+HIDDEN = "(hidden)"
+
+
 def render(template: str, state: dict, schema: ProjectSchema, *, event: dict | None = None,
-           rule_name: str = "", days=None) -> str:
-    """Replace ``{Field}`` and the built-in tags (``{Title}``, ``{List}``, ``{Old value}`` …)."""
+           rule_name: str = "", days=None, hidden: frozenset = frozenset()) -> str:
+    """Replace ``{Field}`` and the built-in tags (``{Title}``, ``{List}``, ``{Old value}`` …).
+
+    ``hidden``: field ids the reader may not see (their role); those tags, and the old/new values of an
+    event on such a field, read "(hidden)"."""
     by_name = {f.name.casefold(): f for f in schema.fields}
     old = _json(event["old"]) if event else None
     new = _json(event["new"]) if event else None
+    if event and event.get("field") in hidden:
+        old = new = HIDDEN
     if event and event["kind"] == "created" and isinstance(new, dict):
         new = new.get("title")
 
@@ -80,7 +88,7 @@ def render(template: str, state: dict, schema: ProjectSchema, *, event: dict | N
             "description": lambda: state.get("description"),
             "old value": lambda: _plain(old),
             "new value": lambda: _plain(new),
-            "field": lambda: (event or {}).get("field_name") or "",
+            "field": lambda: HIDDEN if (event or {}).get("field") in hidden else (event or {}).get("field_name") or "",
             "rule": lambda: rule_name,
             "days": lambda: days if days is not None else "",
         }.get(key)
@@ -89,6 +97,8 @@ def render(template: str, state: dict, schema: ProjectSchema, *, event: dict | N
         fdef = by_name.get(key)
         if fdef is None:
             return match.group(0)
+        if fdef.id in hidden:
+            return HIDDEN
         return display_value(fdef, state.get("values", {}).get(fdef.id))
 
     return MERGE_TAG_RE.sub(one, template)
