@@ -79,6 +79,7 @@ def export_records(actor, project, out: IO[str], *, fmt: str = "csv", list_name=
     from .project_schema import ProjectSchema, load_schema
 
     schema = project if isinstance(project, ProjectSchema) else load_schema(project)
+    actor.require("export", schema.id, schema.name)
     if list_name:
         schema.list(list_name)  # NotFoundError naming the lists
     pages = iter_record_pages(actor, schema, list_name=list_name, tags=tags, include_archived=include_archived)

@@ -513,6 +513,7 @@ def import_csv(actor, project, path: str | os.PathLike, *, mapping=None, key: st
     if date_order not in ("DMY", "MDY", "YMD"):
         raise ValidationError("--date-order", date_order, "expected DMY, MDY or YMD")
     schema = load_schema(project)
+    actor.require("import", schema.id, schema.name)
     shown = str(path)
     path, spooled = _regular_file(path)
     try:

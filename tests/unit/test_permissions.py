@@ -159,3 +159,21 @@ message = "{Title}: {Cost} / {Profit} / {Old value}"
     _assert_no_trace(out)
     code, out, _ = run(capsys, "--db", db_url, "--user", "admin", "notifications", "--all", "--json")
     assert "$2,222.22" in json.loads(out)[0]["message"]  # the admin's own copy has the figures
+
+
+def test_roles_without_import_or_export_are_refused(junior, db_url, capsys, tmp_path):
+    from crm_tui.domain.actors import add_user, resolve_actor
+    from crm_tui.domain.permissions import add_role, set_user_role
+
+    admin = resolve_actor("admin")
+    add_role(admin, "Clients", "Intern", cannot=["import", "export"])
+    add_user("ian", by=admin)
+    set_user_role(admin, "ian", "Clients", "Intern")
+    csv_file = tmp_path / "c.csv"
+    csv_file.write_text("title\nNew client\n", encoding="utf-8")
+    code, out, err = run(capsys, "--db", db_url, "--user", "ian", "import", "Clients", str(csv_file))
+    assert code == 5 and "import" in err
+    code, out, err = run(capsys, "--db", db_url, "--user", "ian", "export", "Clients")
+    assert code == 5 and "Acme" not in out
+    code, out, _ = run(capsys, "--db", db_url, "--user", "admin", "records", "Clients", "--json")
+    assert [r["title"] for r in json.loads(out)] == ["Acme"]
