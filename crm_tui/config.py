@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import tomllib
 from pathlib import Path
 
 APP_NAME = "crm-tui"
@@ -60,6 +59,8 @@ def config_path() -> Path:
 
 def load_settings() -> dict:
     """The user's settings (TOML); an unreadable file counts as empty rather than stopping the app."""
+    import tomllib  # only here: most CLI commands never read the settings file
+
     path = config_path()
     try:
         with open(path, "rb") as fh:
