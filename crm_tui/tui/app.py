@@ -8,6 +8,12 @@
 | ?          | keys of the current screen               | app.help       |
 | ctrl+q     | quit at once, from anywhere              | app.quit       |
 | ,          | settings of the project in view (table, board) | app.settings |
+| i          | notifications inbox (again: close it)    | app.inbox      |
+
+Besides the screens, the app runs two light timers: every ``poll_seconds`` a thread worker counts the
+acting user's unread notifications (one indexed COUNT; the header repaints only when the number
+changes), and every ``[automations] interval`` seconds (default 30; ``CRM_TUI_AUTOMATIONS=off`` or a
+number of seconds) the automation tick runs in a thread worker.
 """
 
 from __future__ import annotations
@@ -19,11 +25,12 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.screen import ModalScreen
 
 from ..errors import CrmError
 from . import settings
 from .commands import CrmCommands
-from .dbwork import db_session
+from .dbwork import cancelled, db_session
 from .screens.help import HelpScreen
 from .screens.picker import ChoiceScreen
 from .themes import load_themes
@@ -36,10 +43,33 @@ def workspace_name(db_url: str) -> str:
 
 
 class ProjectsLoaded(Message):
-    def __init__(self, projects: list[dict], first_run: bool) -> None:
+    def __init__(self, projects: list[dict], first_run: bool, dashboards: list[str] | None = None,
+                 unread: int | None = None) -> None:
         super().__init__()
         self.projects = projects
         self.first_run = first_run
+        self.dashboards = dashboards
+        self.unread = unread
+
+
+class DashboardsLoaded(Message):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = names
+
+
+class UnreadCounted(Message):
+    """The acting user's unread notifications (posted only when the number changed)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+
+class ExportFinished(Message):
+    def __init__(self, project: str, path: Path, count: int) -> None:
+        super().__init__()
+        self.project, self.path, self.count = project, path, count
 
 
 class ScreenReady(Message):
@@ -62,15 +92,23 @@ class CrmApp(App[int]):
         Binding("question_mark", "help", "Keys", id="app.help", key_display="?"),
         Binding("ctrl+c", "help_quit", show=False, system=True, id="app.ctrl_c"),
         Binding("comma", "project_settings", "Settings", id="app.settings", key_display=",", show=False),
+        Binding("i", "inbox", "Notifications", id="app.inbox", show=False),
     ]
 
-    def __init__(self, db_url: str, actor, *, theme: str | None = None, poll_seconds: float = 3.0):
+    def __init__(self, db_url: str, actor, *, theme: str | None = None, poll_seconds: float = 3.0,
+                 automations: float | bool | None = None):
+        """``automations``: seconds between automation ticks, False for none, None for the config
+        (``CRM_TUI_AUTOMATIONS``, ``[automations]``)."""
         super().__init__()
         self.db_url = db_url
         self.actor = actor
         self.workspace = workspace_name(db_url)
         self.poll_seconds = poll_seconds
+        self.automations = automations
         self.projects: list[dict] = []
+        self.dashboards: list[str] = []  # names the actor may see, for the palette
+        self.unread = 0  # the actor's unread notifications, for the header and the palette
+        self._tick_errors: set[str] = set()
         self.date_order = settings.date_order()
         self.shipped_themes: list[str] = []
         self.theme_problems: list[str] = []
@@ -102,6 +140,19 @@ class CrmApp(App[int]):
             self.set_keymap(keymap)
         for problem in self.theme_problems:
             self.notify(problem, severity="warning")
+        self.set_interval(self.poll_seconds, self._poll_unread, name="unread-count")
+        self._start_automations()
+
+    def _start_automations(self) -> None:
+        from .screens.automations import automation_interval, start_automation_ticks
+
+        seconds = self.automations
+        if seconds is None:
+            seconds = automation_interval()
+        elif seconds is True:
+            seconds = automation_interval({}) or 30.0
+        if seconds:
+            start_automation_ticks(self, float(seconds))
 
     def save_theme(self, name: str) -> None:
         """Remember ``name`` in the config file (a ``--theme`` for one run is not saved)."""
@@ -124,9 +175,51 @@ class CrmApp(App[int]):
                 self.post_message(ScreenReady(first["id"], first["view"],
                                               self._fetch_view(first["id"], first["view"])))
             counts = {p["id"]: p["records"] for p in projects_summary()}
+            dashboards = self._read_dashboards()
+            unread = self._read_unread()
         for project in projects:
             project["records"] = counts.get(project["id"], 0)
-        self.post_message(ProjectsLoaded(projects, first_run=open_first and not projects))
+        self.post_message(ProjectsLoaded(projects, first_run=open_first and not projects,
+                                         dashboards=dashboards, unread=unread))
+
+    def _read_dashboards(self) -> list[str] | None:
+        from ..domain.dashboards import list_dashboards
+
+        try:
+            return [d["name"] for d in list_dashboards(self.actor)]
+        except CrmError as exc:  # the palette still works without dashboards
+            self.log.warning(f"dashboards: {exc}")
+            return None
+
+    def _read_unread(self) -> int | None:
+        from ..domain.automations.notify import unread_count
+
+        return unread_count(self.actor.id) if self.actor.id is not None else None
+
+    @work(thread=True, exclusive=True, group="dashboards", exit_on_error=False)
+    def load_dashboards(self) -> None:
+        """The dashboard names again (after one was created), for the palette."""
+        with db_session():
+            names = self._read_dashboards()
+        if names is not None:
+            self.post_message(DashboardsLoaded(names))
+
+    def refresh_unread(self) -> None:
+        """Count the unread notifications in a worker; the header repaints only if the number changed.
+        Called after anything that may change the number (a newer count supersedes a running one)."""
+        self.count_unread(self.unread)
+
+    def _poll_unread(self) -> None:
+        # every poll_seconds: one indexed COUNT; a count still running (a locked database) is not doubled
+        if not any(w.group == "unread" and w.is_running for w in self.workers):
+            self.count_unread(self.unread)
+
+    @work(thread=True, exclusive=True, group="unread", exit_on_error=False)
+    def count_unread(self, known: int) -> None:
+        with db_session():
+            count = self._read_unread()
+        if count is not None and count != known and not cancelled():
+            self.post_message(UnreadCounted(count))
 
     def _fetch_view(self, project_id: int, view: str):
         if view == "board":
@@ -140,10 +233,43 @@ class CrmApp(App[int]):
     @on(ProjectsLoaded)
     def _projects_loaded(self, message: ProjectsLoaded) -> None:
         self.projects = message.projects
+        if message.dashboards is not None:
+            self.dashboards = message.dashboards
+        if message.unread is not None:
+            self._set_unread(message.unread)
         if message.first_run:
             from .screens.first_run import FirstRunScreen
 
             self._show_top(FirstRunScreen())
+
+    @on(DashboardsLoaded)
+    def _dashboards_loaded(self, message: DashboardsLoaded) -> None:
+        self.dashboards = message.names
+
+    @on(UnreadCounted)
+    def _unread_counted(self, message: UnreadCounted) -> None:
+        self._set_unread(message.count)
+
+    def _set_unread(self, count: int) -> None:
+        if count == self.unread:
+            return
+        self.unread = count
+        from .widgets.header import AppHeader
+
+        for screen in self.screen_stack:
+            for header in screen.query(AppHeader):
+                header.refresh()
+
+    def on_automations_ticked(self, message) -> None:
+        """A background tick fired rules or turned reminders into notifications."""
+        self.refresh_unread()
+
+    def on_automations_failed(self, message) -> None:
+        # once per distinct error: a database that stays away must not stack a toast every tick
+        if message.error not in self._tick_errors:
+            self._tick_errors.add(message.error)
+            self.notify(f"automations: the background run failed ({message.error}); it keeps trying",
+                        severity="warning", timeout=8)
 
     @on(ScreenReady)
     def _screen_ready(self, message: ScreenReady) -> None:
@@ -249,16 +375,101 @@ class CrmApp(App[int]):
         else:
             self.notify("open a project first (ctrl+p)", severity="warning")
 
-    def _project_in_view(self) -> int | None:
+    def open_dashboard(self, name: str) -> None:
+        """The dashboard ``name``: figures are computed on opening (and with ``r`` on the screen)."""
+        from .screens.dashboard import DashboardScreen
+
+        screen = self.screen
+        if isinstance(screen, DashboardScreen):
+            screen.dashboard_name = name
+            screen.action_refresh()
+        else:
+            self.push_screen(DashboardScreen(name))
+
+    def _open_record_from(self, record_id: int | None) -> None:
+        """What the inbox and the reminders dismiss with: a record to open, or nothing."""
+        self.refresh_unread()
+        if record_id:
+            self.open_record(record_id)
+
+    def action_inbox(self) -> None:
+        from .screens.notifications import NotificationsScreen
+
+        if isinstance(self.screen, NotificationsScreen):
+            self.screen.dismiss(None)
+            return
+        if isinstance(self.screen, HelpScreen):  # `i` read in the list of keys: go there
+            self.pop_screen()
+        self.push_screen(NotificationsScreen(), self._open_record_from)
+
+    def action_reminders(self) -> None:
+        from .screens.notifications import RemindersScreen
+
+        self.push_screen(RemindersScreen(), self._open_record_from)
+
+    def open_automations(self, project: str) -> None:
+        from .screens.automations import AutomationsScreen
+
+        self.push_screen(AutomationsScreen(project))
+
+    def import_csv(self, project_id: int) -> None:
+        """The import wizard for the project; after an import, the project list and the view re-read."""
+        from .screens.import_wizard import ImportWizard
+
+        info = self.project(project_id)
+        if info is None:
+            return
+
+        def finished(report) -> None:
+            if report is None or not (report.created or report.updated):
+                return
+            self.load_projects()
+            if self._project_in_view() == project_id:
+                self.open_project(project_id, "board" if type(self.screen).__name__ == "BoardScreen" else "table")
+
+        self.push_screen(ImportWizard(info["name"]), finished)
+
+    def export_csv(self, project_id: int) -> None:
+        """Ask where, then write the project's CSV in a worker and say where it went."""
+        from .screens.export import ExportDialog
+
+        info = self.project(project_id)
+        if info is None:
+            return
+
+        def chosen(answer) -> None:
+            if answer:
+                path, bom = answer
+                self.run_export(info["name"], path, bom)
+
+        self.push_screen(ExportDialog(info["name"]), chosen)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def run_export(self, project: str, path: Path, bom: bool) -> None:
+        from .screens.export import write_export
+
+        with db_session():
+            count = write_export(self.actor, project, path, bom=bom)
+        self.post_message(ExportFinished(project, path, count))
+
+    @on(ExportFinished)
+    def _export_finished(self, message: ExportFinished) -> None:
+        self.notify(f"exported {message.count:,} {message.project} records to {message.path}", timeout=8)
+
+    def _project_in_view(self, screen=None) -> int | None:
         from .screens.board import BoardScreen
         from .screens.table import TableScreen
 
-        screen = self.screen
+        screen = screen or self.screen
         return screen.project_id if isinstance(screen, (TableScreen, BoardScreen)) else None
 
     def check_action(self, action: str, parameters) -> bool | None:
+        # `?` asks while the help dialog is on top: answer for the screen it describes
+        screen = self.screen.target if isinstance(self.screen, HelpScreen) else self.screen
         if action == "project_settings":
-            return self._project_in_view() is not None
+            return self._project_in_view(screen) is not None
+        if action == "inbox":  # not over a dialog: it would wait, hidden, under the inbox
+            return not isinstance(screen, ModalScreen)
         return True
 
     def action_project_settings(self, project_id: int | None = None) -> None:
@@ -287,6 +498,8 @@ class CrmApp(App[int]):
     def action_command_palette(self) -> None:
         super().action_command_palette()
         self.call_after_refresh(self._calm_palette)
+        # the palette lists the cached names; re-read them for next time (a dashboard shared meanwhile)
+        self.load_dashboards()
 
     def _calm_palette(self) -> None:
         from textual.widgets import Input

@@ -1,8 +1,9 @@
-"""The command palette (ctrl+p): open any project in its default view or as a table/board, new
-record, project settings, users and roles, switch theme, keys, quit.
+"""The command palette (ctrl+p): open any project in its default view or as a table/board, every
+dashboard, import a CSV into a project, export one to CSV, a project's automations, the notifications
+inbox and the reminders, new record, project settings, users and roles, switch theme, keys, quit.
 
-Projects come from the app's cached list (loaded by a worker at start-up), so typing in the palette
-never touches the database.
+Projects, dashboard names and the unread count come from the app's cached values (read by workers at
+start-up and refreshed by them), so typing in the palette never touches the database.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
 class CrmCommands(Provider):
-    """Every project and app action, fuzzy-matched."""
+    """Every project, dashboard and app action, fuzzy-matched."""
 
     def _commands(self) -> list[tuple[str, str, object]]:
         app = self.app
         out: list[tuple[str, str, object]] = []
-        for project in getattr(app, "projects", []):
+        projects = getattr(app, "projects", [])
+        for project in projects:
             view = project.get("view", "table")
             out.append((f"Open {project['name']}", f"{project['records']:,} records · {view}",
                         partial(app.open_project, project["id"], view)))
@@ -26,7 +28,22 @@ class CrmCommands(Provider):
                 other = "table" if view == "board" else "board"
                 out.append((f"Open {project['name']} as {other}", f"{project['name']} in the {other} view",
                             partial(app.open_project, project["id"], other)))
+        for name in getattr(app, "dashboards", []):
+            out.append((f"Dashboard: {name}", "stat cards, pies and bars, computed on opening (r again)",
+                        partial(app.open_dashboard, name)))
         out.append(("New record", "a new record in the current project", app.action_new_record))
+        unread = getattr(app, "unread", 0)
+        out.append(("Notifications", f"{unread} unread · open the record, mark read (i)",
+                    app.action_inbox))
+        out.append(("Reminders", "due today and overdue · done, snooze", app.action_reminders))
+        for project in projects:
+            name = project["name"]
+            out.append((f"Import CSV into {name}", "map columns, preview bad cells, then import",
+                        partial(app.import_csv, project["id"])))
+            out.append((f"Export {name} to CSV", f"every field you may see, to ~/{name}.csv or a path you give",
+                        partial(app.export_csv, project["id"])))
+            out.append((f"Automations of {name}", "rules: enable/disable, edit, runs and errors",
+                        partial(app.open_automations, name)))
         out.append(("Project settings", "lists, tags, fields, hidden default fields, projects (,)",
                     app.action_project_settings))
         out.append(("Users and roles", "add users and roles, give a user a role in a project (admins)",

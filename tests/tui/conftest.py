@@ -9,6 +9,12 @@ from crm_tui.db import open_database
 from crm_tui.domain.actors import actor_for, ensure_user
 
 
+@pytest.fixture(autouse=True)
+def _no_automation_ticks(monkeypatch):
+    """No background automation tick in the app unless a test asks for one (``automations=``)."""
+    monkeypatch.setenv("CRM_TUI_AUTOMATIONS", "off")
+
+
 @pytest.fixture
 def admin_actor(sqlite_url):
     open_database(sqlite_url)

@@ -13,7 +13,8 @@ run log, and the background tick that runs them while the app is open.
 Self-contained: ``app.push_screen(AutomationsScreen("Opportunities"))``; it needs ``app.actor`` and
 ``app.report(error)`` like every screen. ``start_automation_ticks(app, seconds)`` runs
 ``crm_tui.domain.automations.engine.tick`` in a thread worker every N seconds (config
-``[automations] interval``, default 30): it never blocks input and a failing tick is logged, not shown.
+``[automations] interval``, default 30): it never blocks input. A failing tick is logged and posts
+``AutomationsFailed`` (the app shows it once); the next tick runs as usual.
 """
 
 from __future__ import annotations
@@ -65,12 +66,43 @@ def tick_interval(settings: dict | None = None) -> float:
         return 30.0
 
 
+OFF = ("off", "0", "false", "no", "none")
+
+
+def automation_interval(settings: dict | None = None) -> float | None:
+    """Seconds between ticks in the TUI, or None when the app should not run automations:
+    ``CRM_TUI_AUTOMATIONS`` (``off``, or a number of seconds) over ``[automations]`` in the settings
+    (``enabled = false``; ``interval``, default 30). Tests set ``CRM_TUI_AUTOMATIONS=off``."""
+    import os
+
+    env = os.environ.get("CRM_TUI_AUTOMATIONS", "").strip().lower()
+    if env in OFF:
+        return None
+    try:
+        return max(float(env), 1.0)
+    except ValueError:  # "on" or anything else: the configured interval
+        pass
+    return _configured_interval(settings)
+
+
+def _configured_interval(settings: dict | None) -> float | None:
+    from ... import config
+
+    settings = settings if settings is not None else config.load_settings()
+    section = settings.get("automations", {}) or {}
+    if isinstance(section, dict) and section.get("enabled") is False:
+        return None
+    return tick_interval(settings)
+
+
 def start_automation_ticks(app, seconds: float | None = None):
     """Run the automations every ``seconds`` in a thread worker while ``app`` is open; returns the timer.
-    Two ticks never overlap (exclusive worker); with several users' apps open on one database the ledger
-    keeps every firing single."""
+    A tick starts only when the previous one has ended (a thread cannot be cancelled half-way); with
+    several users' apps open on one database the ledger keeps every firing single."""
 
     def run_tick() -> None:
+        if any(w.group == "automation-ticks" and w.is_running for w in app.workers):
+            return
         _tick_worker(app)
 
     return app.set_interval(seconds or tick_interval(), run_tick, name="automation-ticks")
@@ -85,11 +117,20 @@ def _tick_worker(app) -> None:
                 result = tick()
         except Exception as exc:  # noqa: BLE001 - the TUI outlives a failing tick
             log.warning("automation tick failed: %s", exc)
+            app.post_message(AutomationsFailed(f"{type(exc).__name__}: {exc}"))
             return
         if result.fired or result.reminders:
-            app.call_from_thread(app.post_message, AutomationsTicked(result.as_dict()))
+            app.post_message(AutomationsTicked(result.as_dict()))
 
     app.run_worker(body, thread=True, exclusive=True, group="automation-ticks", exit_on_error=False)
+
+
+class AutomationsFailed(Message):
+    """A background tick raised (the database went away…): the app says so once, and ticks on."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
 
 
 class AutomationsTicked(Message):

@@ -398,6 +398,9 @@ class DashboardScreen(CrmScreen):
         self.dashboard_name = board.name
         self.figures.clear()
         self.post_message(LayoutChanged(None, True))
+        reload_names = getattr(self.app, "load_dashboards", None)
+        if reload_names is not None:  # the app's cached list, for the palette
+            self.app.call_from_thread(reload_names)
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:

@@ -82,6 +82,10 @@ class _ListScreen(CrmScreen):
         if self.items:
             table.move_cursor(row=min(row or 0, len(self.items) - 1))
         self.query_one("#list-status", Static).update(self.status())
+        self.loaded()
+
+    def loaded(self) -> None:
+        """After each load (the inbox asks the app to count the unread again, for the header)."""
 
     def on_items_changed(self, message: ItemsChanged) -> None:
         self.load()
@@ -131,6 +135,11 @@ class NotificationsScreen(_ListScreen):
         return (item["at"], item["message"], f"#{item['record_id']}" if item["record_id"] else "",
                 "" if item["read"] else "●")
 
+    def loaded(self) -> None:
+        refresh = getattr(self.app, "refresh_unread", None)
+        if refresh is not None:
+            refresh()
+
     def status(self) -> str:
         unread = sum(not i["read"] for i in self.items)
         return f"{unread} unread" + (" · showing all" if self.show_all else "")
@@ -162,11 +171,16 @@ class NotificationsScreen(_ListScreen):
         if not item["read"]:
             user_id, ids = self.app.actor.id, [item["id"]]
 
+            app = self.app
+
             def mark_read_body() -> None:
                 from ...domain.automations.notify import mark_read
 
                 with db_session():
                     mark_read(user_id, ids)
+                refresh = getattr(app, "refresh_unread", None)
+                if refresh is not None:  # the header's count, once the write is in
+                    app.call_from_thread(refresh)
 
             # on the app: this screen is gone before the write ends
             self.app.run_worker(mark_read_body, thread=True, group="notifications-write", exit_on_error=False)

@@ -1,6 +1,8 @@
-"""One-line header: workspace and project on the left, status in the middle, the user on the right.
+"""One-line header: workspace and project on the left, status in the middle, the unread
+notifications (``✉ 3``) and the user on the right.
 
-No clock and no timers: it repaints only when its text changes.
+No clock and no timers: it repaints only when its text changes. The unread count is the app's
+``unread`` (the app counts in a worker and refreshes the headers only when the number changes).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from textual.widget import Widget
 
 
 class AppHeader(Widget):
-    """``crm-tui · demo │ Opportunities · board          3 filters   alice``"""
+    """``crm-tui · demo │ Opportunities · board          3 filters  ✉ 2  alice``"""
 
     DEFAULT_CSS = """
     AppHeader {
@@ -40,18 +42,30 @@ class AppHeader(Widget):
     def text(self) -> str:
         return f"{self._place} {self._status}"
 
+    @staticmethod
+    def unread_text(count: int) -> str:
+        """What the header shows for ``count`` unread notifications (nothing for none)."""
+        return f"✉ {count:,}" if count else ""
+
     def render(self) -> Text:
         app = self.app
         left = f" {getattr(app, 'workspace', 'crm')} │ {self._place}"
         actor = getattr(app, "actor", None)
-        right = f"{self._status}  {actor.name if actor else ''} "
+        unread = self.unread_text(getattr(app, "unread", 0) or 0)
+        status = f"{self._status}  "
+        user = f"{actor.name if actor else ''} "
+        right_width = cell_len(status) + cell_len(user) + (cell_len(unread) + 2 if unread else 0)
         width = self.size.width
-        gap = width - cell_len(left) - cell_len(right)
+        gap = width - cell_len(left) - right_width
         if gap < 1:
-            left = set_cell_size(left, max(0, width - cell_len(right) - 1))
+            left = set_cell_size(left, max(0, width - right_width - 1))
             gap = 1
         text = Text(no_wrap=True, overflow="crop")
         text.append(left, style="bold")
         text.append(" " * gap)
-        text.append(right)
+        text.append(status)
+        if unread:
+            text.append(unread, style="bold")
+            text.append("  ")
+        text.append(user)
         return text
