@@ -10,7 +10,7 @@ from crm_tui.domain.automations.rules import list_rules
 from crm_tui.domain.record_views import list_records
 from crm_tui.tui.screens.automations import automation_interval
 
-from tuihelpers import screen_text, settle
+from tests.tui.tuihelpers import screen_text, settle
 
 PRESETS = ["Deal aging alert", "Follow-up reminder", "New lead assignment", "Stage change notification"]
 

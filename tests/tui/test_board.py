@@ -11,7 +11,7 @@ from crm_tui.db.models import Event, Record
 from crm_tui.domain.board import load_board
 from crm_tui.domain.project_schema import load_schema
 
-from tuihelpers import open_project, screen_text, settle
+from tests.tui.tuihelpers import open_project, screen_text, settle
 
 
 async def open_board(pilot):

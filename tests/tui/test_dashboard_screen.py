@@ -6,7 +6,7 @@ from __future__ import annotations
 from crm_tui.domain.dashboards import SALES, get_dashboard, widgets_of
 from crm_tui.tui.screens.dashboard import DashboardScreen, DashboardTile, WidgetFormScreen
 
-from tuihelpers import screen_text, settle
+from tests.tui.tuihelpers import screen_text, settle
 
 
 async def open_dashboard(app, pilot, name=SALES):

@@ -8,7 +8,7 @@ from textual.widgets import DataTable, Input, Select
 from crm_tui.domain.record_views import list_records
 from crm_tui.tui.screens.import_wizard import ImportWizard, PathSuggester
 
-from tuihelpers import screen_text, settle
+from tests.tui.tuihelpers import screen_text, settle
 
 
 async def test_path_suggester_completes_files_and_folders(tmp_path):

@@ -9,7 +9,7 @@ from crm_tui.db.models import Event
 from crm_tui.domain.record_views import show_record
 from crm_tui.tui.screens.record import RecordScreen
 
-from tuihelpers import open_project, screen_text, settle
+from tests.tui.tuihelpers import open_project, screen_text, settle
 
 
 def row_for(screen: RecordScreen, label: str):

@@ -12,7 +12,7 @@ from crm_tui.domain.project_schema import load_schema
 from crm_tui.tui.screens.form import FormDialog
 from crm_tui.tui.screens.settings import SettingsScreen
 
-from tuihelpers import screen_text, settle
+from tests.tui.tuihelpers import screen_text, settle
 
 SIZES = [(80, 24), (120, 40)]
 

@@ -10,7 +10,7 @@ from crm_tui.config import config_path
 from crm_tui.tui.screens.first_run import FirstRunScreen
 from crm_tui.tui.screens.table import TableScreen
 
-from tuihelpers import open_project, screen_text, settle
+from tests.tui.tuihelpers import open_project, screen_text, settle
 
 
 async def test_first_run_installs_the_template(make_app):

@@ -9,7 +9,7 @@ from crm_tui.domain import browse
 from crm_tui.domain.project_schema import load_schema
 from crm_tui.tui.screens.table import TableScreen
 
-from tuihelpers import screen_text, settle
+from tests.tui.tuihelpers import screen_text, settle
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])

@@ -11,7 +11,7 @@ from crm_tui.domain.project_schema import load_schema
 from crm_tui.tui.screens.form import FormDialog
 from crm_tui.tui.screens.users import UsersScreen
 
-from tuihelpers import screen_text, settle
+from tests.tui.tuihelpers import screen_text, settle
 
 
 async def paste(pilot, text: str) -> None:

@@ -14,7 +14,7 @@ from crm_tui.domain.automations.notify import add_reminders, notify_users, remin
 from crm_tui.domain.record_views import list_records
 from crm_tui.tui.widgets.header import AppHeader
 
-from tuihelpers import screen_text, settle
+from tests.tui.tuihelpers import screen_text, settle
 
 SIZES = [(80, 24), (120, 40)]
 

@@ -7,7 +7,7 @@
 ``cli`` is bound to an empty database (``db_url``: SQLite and PostgreSQL); ``crm`` is the same after
 ``crm-tui init --template sales-crm --user admin``. Each call passes ``--db`` and ``--user`` *after* the
 sub-command (the position scripts most often use); tests of the other position pass ``place="before"``.
-The fixtures are imported by the test modules (``from cli_helpers import cli, crm``); ``sqlite_cli`` is
+The fixtures are imported by the test modules (``from tests.unit.cli_helpers import cli, crm``); ``sqlite_cli`` is
 for the few checks that do not touch an engine (usage errors, bad URLs, crash handling).
 """
 

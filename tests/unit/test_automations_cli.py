@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cli_helpers import cli, crm  # noqa: F401 - fixtures
+from tests.unit.cli_helpers import cli, crm  # noqa: F401 - fixtures
 
 from crm_tui.db.models import utcnow
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli_helpers import Cli, cli, crm, sqlite_cli  # noqa: F401 - fixtures
+from tests.unit.cli_helpers import Cli, cli, crm, sqlite_cli  # noqa: F401 - fixtures
 
 # project, field, bad value, words the message must contain
 INVALID_VALUES = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cli_helpers import cli, crm  # noqa: F401 - fixtures
+from tests.unit.cli_helpers import cli, crm  # noqa: F401 - fixtures
 
 RECORD_KEYS = {"id", "project", "title", "list", "tags", "assignee", "version", "fields", "referenced_by"}
 EVENT_KEYS = {"at", "user", "kind", "field", "old", "new"}

@@ -7,7 +7,7 @@ users' scripts rely on, and that refused commands exit non-zero with one line on
 
 from __future__ import annotations
 
-from cli_helpers import Cli, cli, crm  # noqa: F401 - fixtures
+from tests.unit.cli_helpers import Cli, cli, crm  # noqa: F401 - fixtures
 
 TEMPLATE_PROJECTS = ["Clients", "Opportunities", "Delivery", "Invoices"]
 OPPORTUNITY_STAGES = [
