@@ -145,7 +145,7 @@ def show_record(actor: Actor, record_id: int, *, with_display: bool = False) -> 
 def _extras(schema: ProjectSchema, record_id: int):
     from ..db.models import ChecklistItem, Dependency
 
-    checklist = [{"text": c.text, "done": c.done} for c in
+    checklist = [{"id": c.id, "text": c.text, "done": c.done} for c in
                  ChecklistItem.select().where(ChecklistItem.record == record_id).order_by(ChecklistItem.position)] \
         if schema.shows("checklist") else []
     blocked = [{"id": r.id, "title": r.title} for r in

@@ -8,7 +8,15 @@ point here, and the record's history. Also the form for a new record.
 | ctrl+o     | after a conflict: save mine over theirs                  | record.keep_mine   |
 | ctrl+r     | reload (after a conflict: take theirs)                   | record.reload      |
 | ctrl+l     | URL / email field: open it in a browser, or copy it (OSC 52) | record.open_link |
+| space      | checklist: tick / untick the focused item                | record.checklist_toggle |
+| a          | checklist: type a new item · blocked by: pick a record   | record.add_entry   |
+| delete     | remove the focused checklist item / blocking record      | record.remove_entry |
+| ctrl+g     | file field: save a stored attachment as… (~/<name>)      | record.save_as     |
 | escape     | back (asks before dropping unsaved changes)              | record.back        |
+
+The checklist's new-item line adds the item on enter. "Blocked by" takes records of the same project,
+chosen with the type-ahead picker. Checklist and dependency changes are written at once (they are
+not part of ctrl+s) and never drop the edits in the other fields.
 
 Errors appear under the field they are about. Saving sends the version that was read; when someone
 else saved meanwhile, both values of each edited field are shown and nothing is overwritten unless
@@ -21,7 +29,8 @@ from textual import on, work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
+from textual.containers import Vertical
+from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from ...errors import ConflictError, CrmError, ValidationError
@@ -29,6 +38,7 @@ from ..dbwork import db_session
 from ..widgets.field_editors import ChoiceInput, FieldRow, ReferenceInput, _area, _input, _text, editor_for
 from ..widgets.header import AppHeader
 from .base import CrmScreen
+from .base import CrmModal
 from .confirm import ConfirmScreen
 
 
@@ -54,6 +64,51 @@ class SaveConflicted(Message):
     def __init__(self, text: str, theirs: dict, changes: dict) -> None:
         super().__init__()
         self.text, self.theirs, self.changes = text, theirs, changes
+
+
+class ExtrasChanged(Message):
+    def __init__(self, checklist: list, blocked_by: list) -> None:
+        super().__init__()
+        self.checklist, self.blocked_by = checklist, blocked_by
+
+
+class FileSaved(Message):
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+
+class SavePathScreen(CrmModal):
+    """Where to write a stored attachment; dismisses with the path typed, or ``None``.
+
+    | key    | action        | binding id      |
+    | ------ | ------------- | --------------- |
+    | enter  | write it here | (Input)         |
+    | escape | cancel        | save_as.cancel  |
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="save_as.cancel")]
+
+    def __init__(self, title: str, default: str) -> None:
+        super().__init__()
+        self.title_text, self.default = title, default
+
+    def compose(self):
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield _input(self.default, "a path (a folder keeps the file name)", id="save-path")
+            yield Static("[b]enter[/b] save   [b]escape[/b] cancel", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#save-path", Input).focus()
+
+    @on(Input.Submitted, "#save-path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 def describe_event(event: dict) -> str:
@@ -106,6 +161,10 @@ class RecordScreen(CrmScreen):
         Binding("ctrl+o", "keep_mine", "Keep mine", id="record.keep_mine"),
         Binding("ctrl+r", "reload", "Reload", id="record.reload"),
         Binding("ctrl+l", "open_link", "Open link", id="record.open_link"),
+        Binding("space", "toggle_item", "Done", id="record.checklist_toggle"),
+        Binding("a", "add_entry", "Add", id="record.add_entry"),
+        Binding("delete", "remove_entry", "Remove", id="record.remove_entry"),
+        Binding("ctrl+g", "save_file_as", "Save file as", id="record.save_as"),
         Binding("escape", "back", "Back", id="record.back"),
     ]
 
@@ -156,6 +215,7 @@ class RecordScreen(CrmScreen):
         self.conflict = None
 
     def _after_build(self, message: RecordLoaded) -> None:
+        self._fill_extras()
         self._fill_refs()
         self._fill_history(message.history)
         self._update_header()
@@ -226,14 +286,32 @@ class RecordScreen(CrmScreen):
         if schema.shows("description"):
             text = item.get("description", "")
             rows.append(FieldRow("description", "Description", _area(text), text, kind="area"))
-        for key, label in (("checklist", "Checklist"), ("blocked_by", "Blocked by")):
-            entries = item.get(key) or []
-            if entries:
-                text = "\n".join(("☑ " if e.get("done") else "☐ ") + e["text"] if key == "checklist"
-                                 else f"#{e['id']} {e['title']}" for e in entries)
-                rows.append(FieldRow(key, label, Static(text, classes="readonly"), text, kind="readonly"))
+        if self.item and schema.shows("checklist"):
+            rows.append(FieldRow("checklist", "Checklist", OptionList(id="checklist"), None, kind="readonly"))
+            rows.append(FieldRow("checklist_new", "", _input("", "new item — enter adds it", id="checklist-new"),
+                                 "", kind="readonly"))
+        if self.item and schema.shows("dependencies"):
+            rows.append(FieldRow("blocked_by", "Blocked by", OptionList(id="blocked-by"), None, kind="readonly"))
         self.rows = rows
         return rows
+
+    def _fill_extras(self) -> None:
+        item = self.item or {}
+        for selector, entries, empty in (
+                ("#checklist", item.get("checklist") or [], "no items yet — a adds one"),
+                ("#blocked-by", item.get("blocked_by") or [], "nothing — a picks a blocking record")):
+            found = self.query(selector)
+            if not found:
+                continue
+            options = found.first(OptionList)
+            keep = options.highlighted
+            options.clear_options()
+            if entries:
+                options.add_options([Option(("☑ " if e.get("done") else "☐ ") + e["text"] if selector == "#checklist"
+                                            else f"#{e['id']} {e['title']}") for e in entries])
+                options.highlighted = min(keep or 0, len(entries) - 1)
+            else:
+                options.add_option(Option(empty, disabled=True))
 
     def _fill_refs(self) -> None:
         refs = (self.item or {}).get("referenced_by") or []
@@ -273,6 +351,123 @@ class RecordScreen(CrmScreen):
 
         self.app.push_screen(ReferencePickerScreen(editor.target, f"Choose {row.label if row else 'a record'}"),
                              chosen)
+
+    # -- checklist, dependencies, attachments (written at once, in workers) -------------------
+
+    def _extras_focus(self) -> tuple[str | None, list]:
+        """(``checklist`` / ``blocked_by`` / ``None``, its entries) for the focused list."""
+        focused = self.focused
+        key = {"checklist": "checklist", "blocked-by": "blocked_by"}.get(getattr(focused, "id", None) or "")
+        return key, ((self.item or {}).get(key) or []) if key else []
+
+    def _focused_entry(self) -> dict | None:
+        key, entries = self._extras_focus()
+        index = self.focused.highlighted if key else None
+        if index is not None and 0 <= index < len(entries):
+            return entries[index]
+        return None
+
+    def action_toggle_item(self) -> None:
+        entry = self._focused_entry()
+        if entry is not None and self._extras_focus()[0] == "checklist":
+            self.change_extras("set_checklist_done", entry["id"], not entry["done"])
+
+    def action_add_entry(self) -> None:
+        from .reference_picker import ReferencePickerScreen
+
+        key, _ = self._extras_focus()
+        if key == "checklist":
+            self.query_one("#checklist-new", Input).focus()
+        elif key == "blocked_by" and self.schema is not None:
+            def chosen(result) -> None:
+                if result:
+                    self.change_extras("add_dependency", self.record_id, result[0])
+
+            self.app.push_screen(ReferencePickerScreen(self.schema.id, "Blocked by which record?"), chosen)
+
+    def action_remove_entry(self) -> None:
+        key, _ = self._extras_focus()
+        entry = self._focused_entry()
+        if entry is None:
+            return
+        if key == "checklist":
+            self.change_extras("remove_checklist_item", entry["id"])
+        else:
+            self.change_extras("remove_dependency", self.record_id, entry["id"])
+
+    @on(Input.Submitted, "#checklist-new")
+    def _new_item(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            self.notify("an item needs some text", severity="warning")
+            return
+        self.change_extras("add_checklist_item", self.record_id, event.value)
+        event.input.value = ""
+
+    @work(thread=True, group="record-extras", exit_on_error=False)
+    def change_extras(self, what: str, *args) -> None:
+        from ...domain import record_extras
+        from ...domain.record_views import show_record
+
+        with db_session():
+            getattr(record_extras, what)(self.app.actor, *args)
+            item = show_record(self.app.actor, self.record_id)
+        self.post_message(ExtrasChanged(item["checklist"], item["blocked_by"]))
+
+    @on(ExtrasChanged)
+    def _extras_changed(self, message: ExtrasChanged) -> None:
+        if self.item is not None:
+            self.item = dict(self.item, checklist=message.checklist, blocked_by=message.blocked_by)
+        self._fill_extras()
+        self.refresh_bindings()
+
+    def _attachments(self) -> list[dict]:
+        """The stored attachments of the focused file field."""
+        focused = self.focused
+        row = next((r for r in self.rows if r.editor is focused), None)
+        if row is None or row.kind != "file" or row.fdef is None:
+            return []
+        value = (self.item or {}).get("fields", {}).get(row.fdef.name)
+        files = value if isinstance(value, list) else ([value] if value else [])
+        return [f for f in files if isinstance(f, dict) and f.get("id")]
+
+    def action_save_file_as(self) -> None:
+        from .picker import ChoiceScreen
+
+        files = self._attachments()
+        if not files:
+            return
+
+        def ask_path(attachment_id) -> None:
+            if attachment_id is None:
+                return
+            name = next(f["name"] for f in files if f["id"] == attachment_id)
+
+            def write(path) -> None:
+                if path:
+                    self.save_file(attachment_id, path)
+
+            self.app.push_screen(SavePathScreen(f"Save {name} as", f"~/{name}"), write)
+
+        if len(files) == 1:
+            ask_path(files[0]["id"])
+        else:
+            self.app.push_screen(ChoiceScreen("Save which file?", [(f["id"], f["name"]) for f in files]), ask_path)
+
+    @work(thread=True, group="record-file", exit_on_error=False)
+    def save_file(self, attachment_id: int, path: str) -> None:
+        from ...domain.record_extras import save_attachment
+
+        with db_session():
+            try:
+                target = save_attachment(attachment_id, path)
+            except OSError as exc:
+                raise CrmError(f"could not write {path}: {exc.strerror or exc}") from None
+        self.post_message(FileSaved(str(target)))
+
+    @on(FileSaved)
+    def _file_saved(self, message: FileSaved) -> None:
+        self.notify(f"written to {message.path}")
 
     @on(ChoiceInput.PickRequested)
     def _pick_choice(self, message: ChoiceInput.PickRequested) -> None:
@@ -435,6 +630,13 @@ class RecordScreen(CrmScreen):
             return self.conflict is not None
         if action == "open_link":
             return self._link_row() is not None
+        if action == "add_entry":
+            return self._extras_focus()[0] is not None
+        if action in ("toggle_item", "remove_entry"):
+            key = self._extras_focus()[0]
+            return (action == "remove_entry" or key == "checklist") and self._focused_entry() is not None
+        if action == "save_file_as":
+            return bool(self._attachments())
         return True
 
     def _link_row(self) -> FieldRow | None:
@@ -445,7 +647,7 @@ class RecordScreen(CrmScreen):
         return None
 
     def on_descendant_focus(self, event) -> None:
-        self.refresh_bindings()  # ctrl+l shows only on a link
+        self.refresh_bindings()  # ctrl+l shows only on a link, the list keys only on their list
 
     def action_open_link(self) -> None:
         """Open the link where a browser can be started (not over SSH), else copy it to the clipboard
