@@ -34,7 +34,8 @@ def test_board_move_by_key_is_recorded(demo, tmux_app, size):
     term = tmux_app(demo, size)
     term.wait_for("Clients · table", demo.user)  # the first project opens first
     term.keys("C-p")
-    term.wait_for("Open Opportunities")
+    term.wait_for("Search for commands")
+    # type at once: the palette's first list can still be filling on a busy machine
     term.type("Open Opportunities")
     # the palette shows the matches for all that was typed (enter picks the first: the board)
     term.wait_until(lambda s: "Open Opportunities as table" in s and "Open Clients" not in s
