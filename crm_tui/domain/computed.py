@@ -179,22 +179,25 @@ def recompute_formulas(fdefs: list[FieldDef], record_ids, project_fields: list[F
 
 
 def propagate(changed: dict[object, set[int]], graph: FieldGraph | None = None,
-              today: dt.date | None = None) -> None:
+              today: dt.date | None = None, *, formulas_fresh: bool = False) -> None:
     """Recompute everything downstream of ``changed`` (field id or ``title_key(project)`` → record ids).
 
     Runs in the caller's transaction. Each round handles the current frontier; the graph is acyclic
-    (cycles are refused when fields are defined), so it ends.
+    (cycles are refused when fields are defined), so it ends. ``formulas_fresh``: the caller has just
+    computed every formula of these records from the changed values (a new record), so the first round
+    only materialises lookups; formulas over those lookups follow in the next round.
     """
     graph = graph or FieldGraph()
     frontier = {k: set(v) for k, v in changed.items() if v}
-    for _ in range(MAX_PROPAGATION_ROUNDS):
+    for round_number in range(MAX_PROPAGATION_ROUNDS):
         if not frontier:
             return
         next_frontier: dict[object, set[int]] = defaultdict(set)
         formulas_to_run: dict[int, tuple[list[FieldDef], set[int]]] = {}
+        skip_formulas = formulas_fresh and round_number == 0
         for key, record_ids in frontier.items():
             # formulas of the same records that read this field
-            for f in graph.formula_users.get(key, []):
+            for f in ([] if skip_formulas else graph.formula_users.get(key, [])):
                 fdefs, rids = formulas_to_run.setdefault(f.project_id, ([], set()))
                 if f not in fdefs:
                     fdefs.append(f)

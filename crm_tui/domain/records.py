@@ -176,9 +176,9 @@ def _after_write(schema: ProjectSchema, record_id: int, field_ids: set[int], *, 
         changed[title_key(schema.id)] = {record_id}
     if new_record:
         formulas = [f for f in graph.by_project[schema.id] if f.type == "formula"]
-        if formulas:
+        if formulas:  # once here, not again in propagate's first round
             recompute_formulas(formulas, [record_id], graph.by_project[schema.id])
-    propagate(changed, graph)
+    propagate(changed, graph, formulas_fresh=new_record)
 
 
 def _lock_record(record_id: int) -> Record:
