@@ -1,6 +1,7 @@
 """The command palette (ctrl+p): open any project in its default view or as a table/board, every
 dashboard, import a CSV into a project, export one to CSV, a project's automations, the notifications
-inbox and the reminders, new record, project settings, users and roles, switch theme, keys, quit.
+inbox and the reminders, new record, project settings, users and roles, switch theme, date order, keys,
+quit.
 
 Projects, dashboard names and the unread count come from the app's cached values (read by workers at
 start-up and refreshed by them), so typing in the palette never touches the database.
@@ -49,6 +50,9 @@ class CrmCommands(Provider):
         out.append(("Users and roles", "add users and roles, give a user a role in a project (admins)",
                     app.action_users_and_roles))
         out.append(("Switch theme", "pick a theme; the choice is saved", app.action_switch_theme))
+        order = getattr(app, "date_order", "YMD")
+        out.append(("Date order", f"how 03/04/2026 is read (DMY, MDY, YMD) · now {order} · the choice is saved",
+                    partial(_date_order, app)))
         out.append(("Keys", "the keys of the current screen (?)", app.action_help))
         out.append(("Quit", "leave crm-tui (ctrl+q)", app.action_quit))
         return out
@@ -63,3 +67,9 @@ class CrmCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+def _date_order(app) -> None:
+    from .screens.settings import choose_date_order  # imported on use: the palette opens fast
+
+    choose_date_order(app)

@@ -5,8 +5,10 @@ theme, and read the keymap.
 >>> toml_dumps({"theme": "dark", "keys": {"table.sort": "S"}})
 'theme = "dark"\\n\\n[keys]\\n"table.sort" = "S"\\n'
 
-Settings the TUI reads: ``theme``; ``date_order`` (YMD, DMY or MDY); ``[keys]`` — binding id → keys,
-e.g. ``"board.move_next" = "shift+right,L"`` (ids are listed by ``?`` in the app).
+Settings the TUI reads: ``theme``; ``date_order`` (YMD, DMY or MDY — how ``03/04/2026`` typed in a
+date field is read; ``CRM_TUI_DATE_ORDER`` overrides it for one run; chosen in the app with the palette's
+"Date order"); ``[keys]`` — binding id → keys, e.g. ``"board.move_next" = "shift+right,L"`` (ids are
+listed by ``?`` in the app).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import tempfile
 from ..config import config_path, load_settings
 
 DEFAULT_THEME = "dark"
+DATE_ORDERS = ("YMD", "DMY", "MDY")
+DEFAULT_DATE_ORDER = "YMD"
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -105,5 +109,18 @@ def keymap() -> dict[str, str]:
 
 
 def date_order() -> str:
-    order = str(load_settings().get("date_order") or "YMD").upper()
-    return order if order in ("YMD", "DMY", "MDY") else "YMD"
+    """``CRM_TUI_DATE_ORDER``, else the saved ``date_order``, else YMD (an unknown value counts as unset)."""
+    for candidate in (os.environ.get("CRM_TUI_DATE_ORDER"), load_settings().get("date_order")):
+        order = str(candidate or "").strip().upper()
+        if order in DATE_ORDERS:
+            return order
+    return DEFAULT_DATE_ORDER
+
+
+def save_date_order(order: str) -> str:
+    """Check and save the date order; returns it upper-cased. ``ValueError`` for anything but the three."""
+    order = str(order).strip().upper()
+    if order not in DATE_ORDERS:
+        raise ValueError(f"date order {order!r}: expected one of {', '.join(DATE_ORDERS)}")
+    save_setting("date_order", order)
+    return order

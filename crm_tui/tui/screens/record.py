@@ -8,11 +8,20 @@ point here, and the record's history. Also the form for a new record.
 | ctrl+o     | after a conflict: save mine over theirs                  | record.keep_mine   |
 | ctrl+r     | reload (after a conflict: take theirs)                   | record.reload      |
 | ctrl+l     | URL / email field: open it in a browser, or copy it (OSC 52) | record.open_link |
+| ctrl+l     | file field: open a stored attachment with the system's viewer | record.open_file |
 | space      | checklist: tick / untick the focused item                | record.checklist_toggle |
 | a          | checklist: type a new item · blocked by: pick a record   | record.add_entry   |
 | delete     | remove the focused checklist item / blocking record      | record.remove_entry |
 | ctrl+g     | file field: save a stored attachment as… (~/<name>)      | record.save_as     |
 | escape     | back (asks before dropping unsaved changes)              | record.back        |
+
+A reference field that holds several records is a list: ↑↓ move over it, ``a`` / enter adds a record
+with the type-ahead picker, ``x`` / delete removes the highlighted one; like every field, the change is
+written by ctrl+s.
+
+Opening an attachment writes a copy into a private temporary folder (under its own name, so the viewer
+knows its type) and starts ``xdg-open`` (``open`` on macOS) when a display is there; over SSH without
+one, the copy's path is shown instead (see ``crm_tui.tui.opener``).
 
 The checklist's new-item line adds the item on enter. "Blocked by" takes records of the same project,
 chosen with the type-ahead picker. Checklist and dependency changes are written at once (they are
@@ -35,7 +44,8 @@ from textual.widgets.option_list import Option
 
 from ...errors import ConflictError, CrmError, ValidationError
 from ..dbwork import db_session
-from ..widgets.field_editors import ChoiceInput, FieldRow, ReferenceInput, _area, _input, _text, editor_for
+from ..widgets.field_editors import (ChoiceInput, FieldRow, ReferenceInput, _area, _input, _text, date_hint,
+                                     editor_for)
 from ..widgets.header import AppHeader
 from .base import CrmScreen
 from .base import CrmModal
@@ -76,6 +86,15 @@ class FileSaved(Message):
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
+
+
+class FileOpened(Message):
+    """A copy of an attachment was written to ``path``; ``opened``: a viewer was started (``how``), else
+    ``how`` says why not."""
+
+    def __init__(self, name: str, path: str, opened: bool, how: str) -> None:
+        super().__init__()
+        self.name, self.path, self.opened, self.how = name, path, opened, how
 
 
 class SavePathScreen(CrmModal):
@@ -161,6 +180,7 @@ class RecordScreen(CrmScreen):
         Binding("ctrl+o", "keep_mine", "Keep mine", id="record.keep_mine"),
         Binding("ctrl+r", "reload", "Reload", id="record.reload"),
         Binding("ctrl+l", "open_link", "Open link", id="record.open_link"),
+        Binding("ctrl+l", "open_file", "Open file", id="record.open_file"),
         Binding("space", "toggle_item", "Done", id="record.checklist_toggle"),
         Binding("a", "add_entry", "Add", id="record.add_entry"),
         Binding("delete", "remove_entry", "Remove", id="record.remove_entry"),
@@ -276,7 +296,7 @@ class RecordScreen(CrmScreen):
             rows.append(FieldRow("assignee", "Assignee", choice, current, kind="choice"))
         if schema.shows("due_date"):
             due = item.get("due_date") or ""
-            rows.append(FieldRow("due_date", "Due date", _input(due, "2026-12-31, today, +3d"), due))
+            rows.append(FieldRow("due_date", "Due date", _input(due, date_hint(order), classes="date-input"), due))
         fields = visible_fields(self.app.actor, schema)
         values = item.get("fields", {})
         for fdef in fields:
@@ -344,13 +364,23 @@ class RecordScreen(CrmScreen):
         if editor.target is None:
             return
         row = next((r for r in self.rows if r.editor is editor), None)
+        label = row.label if row else "a record"
 
         def chosen(result) -> None:
             if result:
                 editor.add(*result)
 
-        self.app.push_screen(ReferencePickerScreen(editor.target, f"Choose {row.label if row else 'a record'}"),
-                             chosen)
+        if editor.multiple:  # the records already listed are not offered again
+            picker = ReferencePickerScreen(editor.target, f"Add to {label}", exclude=editor.value())
+        else:
+            picker = ReferencePickerScreen(editor.target, f"Choose {label}")
+        self.app.push_screen(picker, chosen)
+
+    def date_order_changed(self, order: str) -> None:
+        """The date order setting changed: the date inputs show it (the values are read with it on save)."""
+        for widget in self.query(".date-input"):
+            if isinstance(widget, Input):
+                widget.placeholder = date_hint(order)
 
     # -- checklist, dependencies, attachments (written at once, in workers) -------------------
 
@@ -431,28 +461,61 @@ class RecordScreen(CrmScreen):
         files = value if isinstance(value, list) else ([value] if value else [])
         return [f for f in files if isinstance(f, dict) and f.get("id")]
 
-    def action_save_file_as(self) -> None:
+    def _with_attachment(self, question: str, then) -> None:
+        """``then(attachment id, name)`` for the focused file field's attachment, asking which one
+        (``question``) when it holds several."""
         from .picker import ChoiceScreen
 
         files = self._attachments()
         if not files:
             return
 
-        def ask_path(attachment_id) -> None:
-            if attachment_id is None:
-                return
-            name = next(f["name"] for f in files if f["id"] == attachment_id)
+        def chosen(attachment_id) -> None:
+            if attachment_id is not None:
+                then(attachment_id, next(f["name"] for f in files if f["id"] == attachment_id))
 
+        if len(files) == 1:
+            chosen(files[0]["id"])
+        else:
+            self.app.push_screen(ChoiceScreen(question, [(f["id"], f["name"]) for f in files]), chosen)
+
+    def action_save_file_as(self) -> None:
+        def ask_path(attachment_id: int, name: str) -> None:
             def write(path) -> None:
                 if path:
                     self.save_file(attachment_id, path)
 
             self.app.push_screen(SavePathScreen(f"Save {name} as", f"~/{name}"), write)
 
-        if len(files) == 1:
-            ask_path(files[0]["id"])
+        self._with_attachment("Save which file?", ask_path)
+
+    def action_open_file(self) -> None:
+        self._with_attachment("Open which file?", self.open_file)
+
+    @work(thread=True, group="record-file", exit_on_error=False)
+    def open_file(self, attachment_id: int, name: str) -> None:
+        """Write a private copy of the attachment, then hand it to the system's opener if there is one."""
+        from ...domain.record_extras import save_attachment
+        from .. import opener
+
+        try:
+            path = opener.private_copy_path(name)
+            with db_session():
+                save_attachment(attachment_id, path)
+            path.chmod(0o600)
+        except OSError as exc:
+            raise CrmError(f"could not write a copy of {name} to open it: {exc.strerror or exc}") from None
+        outcome = opener.open_file(path)
+        self.post_message(FileOpened(name, str(path), outcome.ok, outcome.how))
+
+    @on(FileOpened)
+    def _file_opened(self, message: FileOpened) -> None:
+        if message.opened:
+            self.notify(f"{message.name} opened with {message.how} (a copy: {message.path})")
         else:
-            self.app.push_screen(ChoiceScreen("Save which file?", [(f["id"], f["name"]) for f in files]), ask_path)
+            # over SSH a viewer would start on the server, and $PAGER cannot run inside the TUI:
+            # the user opens the copy themselves (or fetches it with scp)
+            self.notify(f"{message.how} — {message.name} is at {message.path}", timeout=20)
 
     @work(thread=True, group="record-file", exit_on_error=False)
     def save_file(self, attachment_id: int, path: str) -> None:
@@ -635,7 +698,7 @@ class RecordScreen(CrmScreen):
         if action in ("toggle_item", "remove_entry"):
             key = self._extras_focus()[0]
             return (action == "remove_entry" or key == "checklist") and self._focused_entry() is not None
-        if action == "save_file_as":
+        if action in ("save_file_as", "open_file"):
             return bool(self._attachments())
         return True
 
@@ -652,8 +715,7 @@ class RecordScreen(CrmScreen):
     def action_open_link(self) -> None:
         """Open the link where a browser can be started (not over SSH), else copy it to the clipboard
         of the terminal the user sits at (OSC 52 travels over SSH)."""
-        import os
-        import webbrowser
+        from ..opener import open_url
 
         row = self._link_row()
         if row is None:
@@ -661,16 +723,10 @@ class RecordScreen(CrmScreen):
         link = str(row.raw()).strip()
         if row.fdef.type == "email" and not link.startswith("mailto:"):
             link = "mailto:" + link
-        remote = any(os.environ.get(v) for v in ("SSH_CONNECTION", "SSH_TTY"))
-        if not remote and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                           or os.name == "nt" or os.uname().sysname == "Darwin"):
-            try:
-                if webbrowser.open(link):
-                    self.said = "opened in the browser"
-                    self._update_header()
-                    return
-            except Exception:  # no usable browser: fall back to the clipboard
-                pass
+        if open_url(link):
+            self.said = "opened in the browser"
+            self._update_header()
+            return
         self.app.copy_to_clipboard(link)
         self.said = "link copied to the clipboard"
         self._update_header()

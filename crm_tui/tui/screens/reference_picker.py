@@ -1,5 +1,6 @@
 """Type-ahead over a project's titles to pick the record a reference points at. Each keystroke is
-one indexed query of at most 20 rows, in a worker.
+one indexed query of at most 20 rows, in a worker. Records in ``exclude`` (those a list already holds)
+are not offered.
 
 | key        | action                       | binding id          |
 | ---------- | ---------------------------- | ------------------- |
@@ -37,10 +38,11 @@ class ReferencePickerScreen(CrmModal):
         Binding("enter", "choose", "Choose", id="reference_picker.choose", priority=True),
     ]
 
-    def __init__(self, project_id: int, title: str) -> None:
+    def __init__(self, project_id: int, title: str, exclude=()) -> None:
         super().__init__()
         self.project_id = project_id
         self.title_text = title
+        self.exclude = frozenset(exclude)
         self.matches: list[tuple[int, str]] = []
 
     def compose(self):
@@ -64,7 +66,8 @@ class ReferencePickerScreen(CrmModal):
         from ...domain.browse import find_titles
 
         with db_session():
-            matches = find_titles(self.project_id, text, limit=20)
+            matches = find_titles(self.project_id, text, limit=20 + len(self.exclude))
+        matches = [m for m in matches if m[0] not in self.exclude][:20]
         if not cancelled():
             self.post_message(MatchesFound(matches))
 

@@ -18,6 +18,16 @@ workspace's projects — one tab each, every change a domain call (admins only; 
 Schema changes (a formula field on a big project computes every record) run in thread workers; a
 refusal — an unknown field in a formula, a name in use, a field a formula still needs — is shown in the
 dialog or as a message, never as a traceback.
+
+The user's own settings (theme, date order) are not a project's: they are reached from the palette
+(ctrl+p "Switch theme", "Date order") and saved in the user's config file. ``DateOrderScreen`` is the
+date order's dialog (``choose_date_order(app)`` opens it, applies and saves the choice):
+
+| key        | action                          | binding id         |
+| ---------- | ------------------------------- | ------------------ |
+| ↑ ↓ / j k  | previous / next order           | date_order.up/down |
+| enter      | use it (saved at once)          | (OptionList)       |
+| escape     | cancel                          | date_order.cancel  |
 """
 
 from __future__ import annotations
@@ -27,13 +37,14 @@ from functools import partial
 from textual import on, work
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, OptionList, TabbedContent, TabPane
+from textual.containers import Vertical
+from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from ..cells import fit
 from ..dbwork import cancelled, db_session
 from ..widgets.header import AppHeader
-from .base import CrmScreen
+from .base import CrmModal, CrmScreen
 from .confirm import ConfirmScreen
 from .form import Entry, FormDialog
 from .picker import ChoiceScreen
@@ -512,3 +523,92 @@ class SettingsScreen(CrmScreen):
 
 def _days(text) -> int | None:
     return int(text) if str(text).strip() else None
+
+
+# -- the user's date order ---------------------------------------------------------------------
+
+DATE_ORDER_NAMES = {"YMD": "year first", "DMY": "day first", "MDY": "month first"}
+DATE_ORDER_SAMPLE = "03/04/2026"
+
+
+def read_sample(order: str, text: str = DATE_ORDER_SAMPLE) -> str:
+    """How ``text`` typed in a date field reads under ``order``, in words: ``3 April 2026``, or why not."""
+    from ...domain.field_types import get_field_type
+
+    try:
+        day = get_field_type("date").parse(text, {}, date_order=order)
+    except ValueError:
+        return "ambiguous: refused"
+    return f"{day.day} {day:%B %Y}"
+
+
+class DateOrderScreen(CrmModal):
+    """How a date typed as ``03/04/2026`` is read; dismisses with ``YMD``, ``DMY``, ``MDY`` or ``None``.
+    ISO dates (2026-04-03), ``today`` and ``+3d`` read the same in every order."""
+
+    CSS_PATH = "settings.tcss"
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="date_order.cancel"),
+        Binding("j", "move(1)", "Down", show=False, id="date_order.down"),
+        Binding("k", "move(-1)", "Up", show=False, id="date_order.up"),
+    ]
+
+    def __init__(self, current: str) -> None:
+        super().__init__()
+        from ..settings import DATE_ORDERS
+
+        self.orders = list(DATE_ORDERS)
+        self.current = current if current in self.orders else self.orders[0]
+
+    def compose(self):
+        with Vertical(classes="dialog date-order-dialog"):
+            yield Static("Date order — how a date you type is read", classes="dialog-title")
+            yield OptionList(*[Option(self._line(order)) for order in self.orders], id="date-orders")
+            yield Static("2026-04-03, today, +3d: the same in every order · saved to your config",
+                         classes="form-hint")
+            yield Static("[b]enter[/b] use it   [b]escape[/b] cancel", classes="dialog-hint")
+
+    def _line(self, order: str) -> str:
+        mark = "●" if order == self.current else " "
+        return f"{mark} {order}  {DATE_ORDER_NAMES[order]:<12}{DATE_ORDER_SAMPLE} → {read_sample(order)}"
+
+    def on_mount(self) -> None:
+        options = self.query_one("#date-orders", OptionList)
+        options.highlighted = self.orders.index(self.current)
+        options.focus()
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one("#date-orders", OptionList)
+        options.highlighted = max(0, min(len(self.orders) - 1, (options.highlighted or 0) + step))
+
+    @on(OptionList.OptionSelected, "#date-orders")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self.orders[event.option_index])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def choose_date_order(app) -> None:
+    """Ask for the date order; the choice applies at once (``app.date_order``, read by every date input
+    when it is parsed; the open screens' date hints are updated) and is saved in the config file."""
+    from .. import settings
+
+    def chosen(order: str | None) -> None:
+        if not order:
+            return
+        app.date_order = order
+        for screen in app.screen_stack:
+            hook = getattr(screen, "date_order_changed", None)
+            if callable(hook):
+                hook(order)
+        try:
+            settings.save_date_order(order)
+        except OSError as exc:
+            app.notify(f"date order {order} used, but not saved to {settings.config_path()}: "
+                       f"{exc.strerror or exc}", severity="error", timeout=8)
+            return
+        app.notify(f"date order: {order} — {DATE_ORDER_SAMPLE} is {read_sample(order)} (saved)")
+
+    app.push_screen(DateOrderScreen(getattr(app, "date_order", settings.DEFAULT_DATE_ORDER)), chosen)

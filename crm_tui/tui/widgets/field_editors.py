@@ -5,24 +5,29 @@
 
 | editor      | field types                                   | keys                                        |
 | ----------- | --------------------------------------------- | ------------------------------------------- |
-| Input       | text, email, phone, url, date, file path      | typing; numbers refuse letters              |
+| Input       | text, email, phone, url, date, file path      | typing                                      |
+| NumberInput | number, percent, currency                     | typing; letters are refused as typed        |
 | TextArea    | long text, address, description               | typing (tab leaves)                         |
 | ChoiceInput | dropdown, list, assignee                      | enter picks (choice.pick), backspace clears |
 | SelectionList | multi-select                                | space toggles                               |
 | Checkbox    | checkbox                                      | space / enter toggles                       |
 | RatingInput | rating                                        | 1–N set, 0 / backspace clear, ← → (rating.less/more) |
-| ReferenceInput | reference                                  | enter picks (reference.pick), backspace removes (reference.clear) |
+| ReferenceInput | reference to one record                    | enter picks (reference.pick), backspace clears |
+| ReferenceListInput | reference to several records | ↑↓ j k move, a / enter add, x / delete remove (reference_list.*) |
 """
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, SelectionList, Static, TextArea
 
 NUMBER_CHARS = r"[-+0-9.,' $€£¥₹%\u00a0]*"
+"""What a number, percent or currency input lets through: digits, signs, separators, symbols."""
+DATE_EXAMPLES = {"DMY": "31/12/2026", "MDY": "12/31/2026", "YMD": "2026-12-31"}
 
 
 class RatingInput(Widget, can_focus=True):
@@ -161,10 +166,111 @@ class ReferenceInput(Widget, can_focus=True):
         return ids if self.multiple else (ids[0] if ids else "")
 
 
+class ReferenceListInput(ReferenceInput, inherit_bindings=False):
+    """Several referenced records, one per line, with a cursor: ``a`` / enter adds one with the
+    type-ahead picker, ``x`` / delete removes the highlighted one. Saved with the record (ctrl+s)."""
+
+    BINDINGS = [
+        Binding("a,enter", "pick", "Add", id="reference_list.add"),
+        Binding("x,delete", "remove", "Remove", id="reference_list.remove"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="reference_list.down"),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="reference_list.up"),
+    ]
+    COMPONENT_CLASSES = {"reference-list--cursor"}
+    DEFAULT_CSS = """
+    ReferenceListInput { height: auto; width: 1fr; padding: 0 1; background: $panel; }
+    ReferenceListInput:focus { background: $boost; }
+    ReferenceListInput > .reference-list--cursor {
+        color: $block-cursor-foreground;
+        background: $block-cursor-background;
+        text-style: $block-cursor-text-style;
+    }
+    """
+
+    def __init__(self, items: list[dict], target: int | None, **kwargs) -> None:
+        super().__init__(items, True, target, **kwargs)
+        self.cursor = 0
+
+    def render(self) -> Text:
+        if not self.items:
+            return Text("(none) — a adds one", style="dim")
+        cursor_style = self.get_component_rich_style("reference-list--cursor") if self.has_focus else None
+        lines = []
+        for index, item in enumerate(self.items):
+            title = str(item.get("title") or f"#{item.get('id')}")
+            here = index == self.cursor and self.has_focus
+            lines.append(Text(("▸ " if here else "  ") + title, style=cursor_style if here else "",
+                              no_wrap=True, overflow="ellipsis"))
+        return Text("\n").join(lines)
+
+    def _changed(self) -> None:
+        self.cursor = max(0, min(self.cursor, len(self.items) - 1))
+        self.clear_cached_dimensions()  # one line per record: the height follows the count
+        self.refresh(layout=True)
+        self.call_after_refresh(self.scroll_visible, animate=False)  # the grown list stays in view
+        self.post_message(FieldRow.Edited(self))
+
+    def add(self, record_id: int, title: str) -> None:
+        index = next((i for i, item in enumerate(self.items) if item["id"] == record_id), None)
+        if index is None:
+            self.items.append({"id": record_id, "title": title})
+            index = len(self.items) - 1
+        self.cursor = index
+        self._changed()
+
+    def action_remove(self) -> None:
+        if self.items:
+            del self.items[self.cursor]
+            self._changed()
+
+    def action_cursor(self, step: int) -> None:
+        target = self.cursor + step
+        if not 0 <= target < len(self.items):
+            raise SkipAction()  # past either end: the form scrolls as usual
+        self.cursor = target
+        self.refresh()
+        self.scroll_visible(animate=False)
+
+    def on_click(self, event) -> None:
+        if 0 <= event.y < len(self.items):
+            self.cursor = event.y
+            self.refresh()
+
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor shows only while the list has the focus
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+
 def _input(value: str, placeholder: str = "", restrict: str | None = None, **kwargs) -> Input:
     widget = Input(value=value, placeholder=placeholder, restrict=restrict, **kwargs)
     widget.cursor_blink = False
     return widget
+
+
+class NumberInput(Input):
+    """The one input for number, percent and currency fields: what may be typed (``NUMBER_CHARS`` —
+    letters are refused as they are typed) and the hint, by type. Whether the text is a valid value is
+    the domain field type's call when the record is saved, as for every field."""
+
+    def __init__(self, value: str, type_name: str = "number", config: dict | None = None, **kwargs) -> None:
+        super().__init__(value=value, placeholder=number_hint(type_name, config or {}), restrict=NUMBER_CHARS,
+                         **kwargs)
+        self.cursor_blink = False
+        self.type_name = type_name
+
+
+def number_hint(type_name: str, config: dict) -> str:
+    """``amount in EUR`` / ``e.g. 12.5%`` / ``a number``."""
+    if type_name == "currency":
+        return f"amount in {config.get('currency', 'USD')}"
+    return "e.g. 12.5%" if type_name == "percent" else "a number"
+
+
+def date_hint(date_order: str) -> str:
+    """The placeholder of a date input under ``date_order``: ``31/12/2026, today, +3d`` for DMY."""
+    return f"{DATE_EXAMPLES.get(date_order, DATE_EXAMPLES['YMD'])}, today, +3d"
 
 
 def _area(value: str) -> TextArea:
@@ -271,12 +377,10 @@ def editor_for(fdef, value, *, date_order: str = "YMD") -> tuple[Widget, object,
         return _area(text), text, "area"
     if t in ("number", "percent", "currency"):
         text = _text(value)
-        hint = {"currency": f"amount in {cfg.get('currency', 'USD')}", "percent": "e.g. 12.5%"}.get(t, "a number")
-        return _input(text, hint, NUMBER_CHARS), text, "input"
+        return NumberInput(text, t, cfg), text, "input"
     if t == "date":
         text = _text(value)
-        example = {"DMY": "31/12/2026", "MDY": "12/31/2026"}.get(date_order, "2026-12-31")
-        return _input(text, f"{example}, today, +3d"), text, "input"
+        return _input(text, date_hint(date_order), classes="date-input"), text, "input"
     if t == "dropdown":
         options = _options(cfg)
         current = value if value in options else ""
@@ -291,8 +395,9 @@ def editor_for(fdef, value, *, date_order: str = "YMD") -> tuple[Widget, object,
         top = int(cfg.get("max") or 5)
         return RatingInput(int(value) if value else None, top), int(value) if value else None, "rating"
     if t == "reference":
-        items = value if isinstance(value, list) else ([value] if value else [])
-        widget = ReferenceInput(items, bool(cfg.get("multiple")), cfg.get("target"))
+        items = [i for i in (value if isinstance(value, list) else [value]) if isinstance(i, dict)]
+        widget = (ReferenceListInput(items, cfg.get("target")) if cfg.get("multiple")
+                  else ReferenceInput(items, False, cfg.get("target")))
         return widget, widget.value(), "reference"
     if t == "file":
         names = _text(value)
