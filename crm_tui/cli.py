@@ -568,14 +568,65 @@ def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
         p.add_argument("--json", action="store_true", help="print JSON")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Skipped:
+    """Stands in for the parser of a sub-command that is not the one being run: every call is a no-op.
+
+    Building all ~60 sub-parsers costs ~25 ms (argparse looks up translations and the terminal size
+    for each); a command only needs its own, so the others are registered against this."""
+
+    def __getattr__(self, name):
+        return self._ignore
+
+    def _ignore(self, *args, **kwargs):
+        return self
+
+
+class _OnlyCommand:
+    """The sub-parsers object, passing through only ``add_parser(only)`` (see ``_Skipped``)."""
+
+    def __init__(self, sub, only: str) -> None:
+        self._sub, self._only = sub, only
+
+    def add_parser(self, name, **kwargs):
+        return self._sub.add_parser(name, **kwargs) if name == self._only else _Skipped()
+
+
+GLOBAL_VALUE_OPTIONS = ("--db", "--user", "--theme")
+BUILD_ALL = object()
+
+
+def command_word(argv: list[str]) -> object:
+    """The sub-command named in ``argv`` (``None``: none, the app), or ``BUILD_ALL`` when the whole
+    parser is needed: help, version, or an option before the command that only it can judge."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in GLOBAL_VALUE_OPTIONS:
+            i += 2
+            continue
+        if word.startswith("-"):
+            if word.split("=", 1)[0] in GLOBAL_VALUE_OPTIONS and "=" in word:
+                i += 1
+                continue
+            return BUILD_ALL
+        return word
+    return None
+
+
+def build_parser(only: object = BUILD_ALL) -> argparse.ArgumentParser:
+    """The ``crm-tui`` parser. ``only``: a sub-command name, to build just that one's arguments
+    (``None``: none, for the app); the default builds everything (help lists every command)."""
     parser = Parser(prog="crm-tui", description="A sales CRM in the terminal. Without a command, opens the app.")
     parser.add_argument("--version", action="version", version=f"crm-tui {__version__}")
     parser.add_argument("--db", metavar="URL", help="database URL (env CRM_TUI_DB); default: a file in your data dir")
     parser.add_argument("--user", metavar="NAME", help="act as this user (env CRM_TUI_USER; default: OS login)")
     parser.add_argument("--theme", metavar="NAME", help="TUI theme (dark, light, high-contrast, ansi16, …)")
     parser.set_defaults(func=cmd_tui)
+    if only is None:
+        return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    if only is not BUILD_ALL:
+        sub = _OnlyCommand(sub, only)
 
     p = sub.add_parser("init", help="create the database (and the Sales CRM template)")
     _common(p)
@@ -733,12 +784,16 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_ext import register_all
 
     register_all(sub, _common)
+    if only is not BUILD_ALL and only not in sub._sub.choices:
+        return build_parser()  # an unknown command: the full parser names the ones there are
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``crm-tui`` console script; returns the exit code."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(command_word(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
