@@ -14,9 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import smtplib
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 from ...db.automation_models import Notification, Outbox, Reminder
 from ...db.connection import run_write
@@ -316,6 +314,9 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def _send(settings: SmtpSettings, row: Outbox) -> None:
+    import smtplib  # here, not at the top: the app imports this module at start-up for the unread count
+    from email.message import EmailMessage
+
     msg = EmailMessage()
     msg["From"] = settings.sender
     msg["To"] = row.to_addr
@@ -336,6 +337,8 @@ def send_due_emails(now: dt.datetime | None = None, *, limit: int = 100) -> dict
     settings = smtp_settings()
     if settings is None:
         return counts
+    import smtplib
+
     due = [i for (i,) in Outbox.select(Outbox.id)
            .where(Outbox.status.in_(["pending", "sending"]) & (Outbox.next_try_at <= now))
            .order_by(Outbox.next_try_at, Outbox.id).limit(limit).tuples()]
