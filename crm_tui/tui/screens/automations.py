@@ -25,11 +25,12 @@ from textual import work
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static, TextArea
+from textual.widgets import Footer, Static, TextArea
 
 from ..dbwork import db_session
 from ..widgets.header import AppHeader
 from .base import CrmScreen
+from .list_screen import ItemsChanged, ItemsLoaded, ListScreen
 
 log = logging.getLogger("crm_tui.automations.tui")
 
@@ -145,22 +146,6 @@ class AutomationsTicked(Message):
 # messages
 
 
-class RulesLoaded(Message):
-    def __init__(self, rules: list[dict]) -> None:
-        super().__init__()
-        self.rules = rules
-
-
-class RunsLoaded(Message):
-    def __init__(self, runs: list[dict]) -> None:
-        super().__init__()
-        self.runs = runs
-
-
-class RulesChanged(Message):
-    """A write finished: load the rules again (from the app thread)."""
-
-
 class RuleSaved(Message):
     def __init__(self, error: str | None) -> None:
         super().__init__()
@@ -171,7 +156,7 @@ class RuleSaved(Message):
 # the rules of a project
 
 
-class AutomationsScreen(CrmScreen):
+class AutomationsScreen(ListScreen):
     BINDINGS = [
         Binding("space,t", "toggle", "Enable/disable", id="automations.toggle"),
         Binding("enter,e", "edit", "Edit", id="automations.edit"),
@@ -180,23 +165,14 @@ class AutomationsScreen(CrmScreen):
         Binding("R", "all_runs", "All runs", id="automations.all_runs"),
         Binding("escape", "app.pop_screen", "Back", id="automations.back"),
     ]
+    columns = ("name", "on", "trigger", "actions", "runs", "errors", "last run")
+    table_id = "automations-table"
+    status_id = "automations-status"
 
     def __init__(self, project: str) -> None:
         super().__init__()
         self.project = project
-        self.rules: list[dict] = []
-
-    def compose(self):
-        yield AppHeader(f"{self.project} · automations")
-        yield DataTable(id="automations-table", cursor_type="row", zebra_stripes=False)
-        yield Static("", id="automations-status")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("name", "on", "trigger", "actions", "runs", "errors", "last run")
-        table.focus()
-        self.load()
+        self.title_text = f"{project} · automations"
 
     @work(thread=True, exclusive=True, group="automations-load", exit_on_error=False)
     def load(self) -> None:
@@ -204,39 +180,23 @@ class AutomationsScreen(CrmScreen):
 
         with db_session():
             rules = list_rules(self.project)
-        self.post_message(RulesLoaded(rules))
+        self.post_message(ItemsLoaded(rules))
 
-    def on_rules_loaded(self, message: RulesLoaded) -> None:
+    def row(self, item: dict) -> tuple:
         from ...domain.automations.rules import describe_trigger
 
-        table = self.query_one(DataTable)
-        row = table.cursor_row
-        table.clear()
-        self.rules = message.rules
-        for r in self.rules:
-            table.add_row(r["name"], "✓" if r["enabled"] else "·", describe_trigger(r["trigger"]),
-                          ", ".join(a["type"] for a in r["actions"]), str(r["runs"]),
-                          str(r["errors"]) if r["errors"] else "", r["last_run"] or "")
-        if self.rules:
-            table.move_cursor(row=min(row or 0, len(self.rules) - 1))
-        self.query_one("#automations-status", Static).update(
-            f"{sum(r['enabled'] for r in self.rules)} of {len(self.rules)} enabled")
+        return (item["name"], "✓" if item["enabled"] else "·", describe_trigger(item["trigger"]),
+                ", ".join(a["type"] for a in item["actions"]), str(item["runs"]),
+                str(item["errors"]) if item["errors"] else "", item["last_run"] or "")
 
-    def on_rules_changed(self, message: RulesChanged) -> None:
-        self.load()
+    def status(self) -> str:
+        return f"{sum(r['enabled'] for r in self.items)} of {len(self.items)} enabled"
 
-    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
-        message.stop()  # enter on the table: edit the rule
+    def action_open(self) -> None:  # enter on the table
         self.action_edit()
 
-    def _current(self) -> dict | None:
-        table = self.query_one(DataTable)
-        if not self.rules or table.cursor_row is None or table.cursor_row >= len(self.rules):
-            return None
-        return self.rules[table.cursor_row]
-
     def action_toggle(self) -> None:
-        rule = self._current()
+        rule = self.current()
         if rule is not None:
             self.toggle(rule["name"], not rule["enabled"])
 
@@ -246,10 +206,10 @@ class AutomationsScreen(CrmScreen):
 
         with db_session():
             set_enabled(self.app.actor, self.project, name, enabled)
-        self.post_message(RulesChanged())
+        self.post_message(ItemsChanged())
 
     def action_edit(self) -> None:
-        rule = self._current()
+        rule = self.current()
         if rule is not None:
             self.app.push_screen(RuleEditorScreen(self.project, rule["name"]), lambda _: self.load())
 
@@ -257,7 +217,7 @@ class AutomationsScreen(CrmScreen):
         self.app.push_screen(RuleEditorScreen(self.project, None), lambda _: self.load())
 
     def action_runs(self) -> None:
-        rule = self._current()
+        rule = self.current()
         self.app.push_screen(RunLogScreen(self.project, rule["name"] if rule else None))
 
     def action_all_runs(self) -> None:
@@ -337,29 +297,23 @@ class RuleEditorScreen(CrmScreen):
 # run log
 
 
-class RunLogScreen(CrmScreen):
+class RunLogScreen(ListScreen):
     """Firings, errors, loop stops and email status, newest first."""
 
     BINDINGS = [
         Binding("r", "reload", "Reload", id="run_log.reload"),
         Binding("escape", "app.pop_screen", "Back", id="run_log.back"),
     ]
+    columns = ("at", "rule", "record", "status", "message", "email")
+    table_id = "runs-table"
+    status_id = None
+    keep_cursor = False  # newest first: a reload shows the top, where new runs come in
 
     def __init__(self, project: str, rule_name: str | None) -> None:
         super().__init__()
         self.project = project
         self.rule_name = rule_name
-
-    def compose(self):
-        yield AppHeader(f"{self.project} · runs" + (f" · {self.rule_name}" if self.rule_name else ""))
-        yield DataTable(id="runs-table", cursor_type="row")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("at", "rule", "record", "status", "message", "email")
-        table.focus()
-        self.action_reload()
+        self.title_text = f"{project} · runs" + (f" · {rule_name}" if rule_name else "")
 
     def action_reload(self) -> None:
         self.load()
@@ -370,13 +324,10 @@ class RunLogScreen(CrmScreen):
 
         with db_session():
             runs = list_runs(self.project, rule_name=self.rule_name, limit=500)
-        self.post_message(RunsLoaded(runs))
+        self.post_message(ItemsLoaded(runs))
 
-    def on_runs_loaded(self, message: RunsLoaded) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
-        for r in message.runs:
-            email = "; ".join(f"{e['to']} {e['status']}" + (f" ({e['error']})" if e["error"] else "")
-                              for e in r["emails"])
-            table.add_row(r["at"], r["rule"], f"#{r['record_id']}" if r["record_id"] else "", r["status"],
-                          r["message"], email)
+    def row(self, item: dict) -> tuple:
+        email = "; ".join(f"{e['to']} {e['status']}" + (f" ({e['error']})" if e["error"] else "")
+                          for e in item["emails"])
+        return (item["at"], item["rule"], f"#{item['record_id']}" if item["record_id"] else "", item["status"],
+                item["message"], email)

@@ -22,20 +22,17 @@ when another user changed something; its own writes are told apart by counting e
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from textual import on, work
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, Input
 
 from ...domain import browse
 from ...errors import ConflictError
 from ..dbwork import cancelled, db_session
 from ..widgets.board_view import BoardView
 from ..widgets.header import AppHeader
-from .base import CrmScreen
 from .picker import ChoiceScreen
+from .project_view import ProjectChanged, ProjectViewScreen
 
 PRELOAD = 14  # cards read per column with the board, before the widget asks for more
 
@@ -71,12 +68,6 @@ class MoveFailed(Message):
         self.text = text
 
 
-class ProjectChanged(Message):
-    def __init__(self, last_event: int) -> None:
-        super().__init__()
-        self.last_event = last_event
-
-
 def fetch_board(actor, project_id: int, filters=browse.Filters(), keep: int | None = None,
                 windows: dict | None = None, collapse_closed: bool = True) -> BoardLoaded:
     """Everything a board shows first: columns with totals and ids, the cards of the visible
@@ -99,8 +90,11 @@ def fetch_board(actor, project_id: int, filters=browse.Filters(), keep: int | No
     return BoardLoaded(schema, board, cards, browse.active_users(), keep)
 
 
-class BoardScreen(CrmScreen):
+class BoardScreen(ProjectViewScreen):
     help_title = "board"
+    view_class = BoardView
+    other_view = "table"
+    filter_placeholder = "filter cards (enter: keep, escape: clear)"
     BINDINGS = [
         Binding("shift+right,L", "move(1)", "Move", id="board.move_next", key_display="⇧→"),
         Binding("shift+left,H", "move(-1)", "Move back", show=False, id="board.move_prev", key_display="⇧←"),
@@ -119,39 +113,16 @@ class BoardScreen(CrmScreen):
     ]
 
     def __init__(self, project_id: int, preloaded: BoardLoaded | None = None) -> None:
-        super().__init__()
-        self.project_id = project_id
-        self.preloaded = preloaded
-        self.schema = None
+        super().__init__(project_id, preloaded)
         self.fields = None
-        self.filters = browse.Filters()
-        self.last_event = 0
-        self.users: list = []
-        self._debounce = None
-        self._busy = False
         self.said = ""
 
-    def compose(self):
-        yield AppHeader("…")
-        yield BoardView(id="board")
-        search = Input(placeholder="filter cards (enter: keep, escape: clear)", id="filter", classes="filter-bar")
-        search.cursor_blink = False
-        yield search
-        yield Footer(compact=True)
+    def make_view(self) -> BoardView:
+        return BoardView(id="board")
 
     @property
     def board(self) -> BoardView:
         return self.query_one(BoardView)
-
-    def on_mount(self) -> None:
-        self.query_one("#filter").display = False
-        self.board.focus()
-        if self.preloaded is not None:  # read before the screen was shown: one paint, not two
-            self._loaded(self.preloaded)
-            self.preloaded = None
-        else:
-            self.reload()
-        self.set_interval(self.app.poll_seconds, self.poll)
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -197,19 +168,6 @@ class BoardScreen(CrmScreen):
     @on(CardsLoaded)
     def _cards_loaded(self, message: CardsLoaded) -> None:
         self.board.add_cards(message.cards)
-
-    def poll(self) -> None:
-        if self.schema is not None and self.app.screen is self and not self._busy:
-            self.check_changes(self.last_event)
-
-    @work(thread=True, exclusive=True, group="board-poll", exit_on_error=False)
-    def check_changes(self, known: int) -> None:
-        from ...domain.board import last_change
-
-        with db_session():
-            last = last_change(self.project_id)
-        if last != known:
-            self.post_message(ProjectChanged(last))
 
     @on(ProjectChanged)
     def _changed(self, message: ProjectChanged) -> None:
@@ -391,71 +349,3 @@ class BoardScreen(CrmScreen):
         board = self.board
         board.set_collapse(not board.collapse_closed)
         self._say("closed lists " + ("collapsed" if board.collapse_closed else "expanded"))
-
-    def action_switch_view(self) -> None:
-        self.app.open_project(self.project_id, "table")
-
-    def action_filter(self) -> None:
-        search = self.query_one("#filter", Input)
-        search.display = True
-        search.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_typed(self, event: Input.Changed) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._debounce = self.set_timer(0.15, self._apply_search)
-
-    def _apply_search(self) -> None:
-        self._debounce = None
-        text = self.query_one("#filter", Input).value
-        if text != self.filters.search:
-            self.filters = replace(self.filters, search=text)
-            self.reload()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
-        self._apply_search()
-        if not self.query_one("#filter", Input).value:
-            self.query_one("#filter").display = False
-        self.board.focus()
-
-    def action_escape(self) -> None:
-        search = self.query_one("#filter", Input)
-        if search.has_focus or search.display:
-            search.value = ""
-            search.display = False
-            self.board.focus()
-            if self.filters.search:
-                self.filters = replace(self.filters, search="")
-                self.reload()
-
-    def action_clear_filters(self) -> None:
-        search = self.query_one("#filter", Input)
-        search.value = ""
-        search.display = False
-        self.board.focus()
-        if self.filters.active:
-            self.filters = browse.Filters()
-            self.reload()
-
-    def _pick(self, title: str, options, current, field: str) -> None:
-        def chosen(value) -> None:
-            if value is None:
-                return
-            self.filters = replace(self.filters, **{field: None if value == "" else value})
-            self.reload()
-
-        self.app.push_screen(ChoiceScreen(title, [("", "(any)")] + options, current=current), chosen)
-
-    def action_filter_tag(self) -> None:
-        if self.schema is None:
-            return
-        if not self.schema.tags:
-            self.notify("this project has no tags yet")
-            return
-        self._pick("Filter by tag", [(t.id, t.name) for t in self.schema.tags], self.filters.tag_id, "tag_id")
-
-    def action_filter_assignee(self) -> None:
-        self._pick("Filter by assignee", [(uid, name) for uid, name, _ in self.users],
-                   self.filters.assignee_id, "assignee_id")

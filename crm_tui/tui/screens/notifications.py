@@ -28,87 +28,12 @@ from __future__ import annotations
 
 from textual import work
 from textual.binding import Binding
-from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
 
 from ..dbwork import db_session
-from ..widgets.header import AppHeader
-from .base import CrmScreen
+from .list_screen import ItemsChanged, ItemsLoaded, ListScreen
 
 
-class ItemsLoaded(Message):
-    def __init__(self, items: list[dict]) -> None:
-        super().__init__()
-        self.items = items
-
-
-class ItemsChanged(Message):
-    """A write finished: load again (from the app thread)."""
-
-
-class _ListScreen(CrmScreen):
-    columns: tuple[str, ...] = ()
-    title_text = ""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: list[dict] = []
-
-    def compose(self):
-        yield AppHeader(self.title_text)
-        yield DataTable(cursor_type="row")
-        yield Static("", id="list-status")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns(*self.columns)
-        table.focus()
-        self.load()
-
-    def load(self) -> None:  # overridden by a thread worker
-        raise NotImplementedError
-
-    def row(self, item: dict) -> tuple:
-        raise NotImplementedError
-
-    def on_items_loaded(self, message: ItemsLoaded) -> None:
-        table = self.query_one(DataTable)
-        row = table.cursor_row
-        table.clear()
-        self.items = message.items
-        for item in self.items:
-            table.add_row(*self.row(item))
-        if self.items:
-            table.move_cursor(row=min(row or 0, len(self.items) - 1))
-        self.query_one("#list-status", Static).update(self.status())
-        self.loaded()
-
-    def loaded(self) -> None:
-        """After each load (the inbox asks the app to count the unread again, for the header)."""
-
-    def on_items_changed(self, message: ItemsChanged) -> None:
-        self.load()
-
-    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
-        # enter on the table: the table's own binding takes the key, so act on its message
-        message.stop()
-        self.action_open()
-
-    def action_open(self) -> None:  # overridden
-        pass
-
-    def status(self) -> str:
-        return f"{len(self.items)} item(s)"
-
-    def current(self) -> dict | None:
-        table = self.query_one(DataTable)
-        if not self.items or table.cursor_row is None or table.cursor_row >= len(self.items):
-            return None
-        return self.items[table.cursor_row]
-
-
-class NotificationsScreen(_ListScreen):
+class NotificationsScreen(ListScreen):
     BINDINGS = [
         Binding("enter", "open", "Open record", id="notifications.open"),
         Binding("m", "read", "Mark read", id="notifications.read"),
@@ -190,7 +115,7 @@ class NotificationsScreen(_ListScreen):
         self.dismiss(None)
 
 
-class RemindersScreen(_ListScreen):
+class RemindersScreen(ListScreen):
     BINDINGS = [
         Binding("enter", "open", "Open record", id="reminders.open"),
         Binding("d", "done", "Done", id="reminders.done"),

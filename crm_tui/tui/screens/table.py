@@ -21,20 +21,16 @@ event id is polled; nothing is re-read while it stays the same).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from textual import on, work
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, Input
 
 from ...domain import browse
 from ..dbwork import cancelled, db_session
 from ..widgets.header import AppHeader
 from ..widgets.record_table import RecordTable
-from .base import CrmScreen
 from .confirm import ConfirmScreen
-from .picker import ChoiceScreen
+from .project_view import ProjectChanged, ProjectViewScreen
 
 FIRST_WINDOW = 64  # rows read with the ids: a tall terminal's first screen
 
@@ -50,12 +46,6 @@ class RowsLoaded(Message):
     def __init__(self, rows: dict) -> None:
         super().__init__()
         self.rows = rows
-
-
-class ProjectChanged(Message):
-    def __init__(self, last_event: int) -> None:
-        super().__init__()
-        self.last_event = last_event
 
 
 class Archived(Message):
@@ -85,8 +75,11 @@ def fetch_table(actor, project_id: int, filters=browse.Filters(), sort_key: str 
     return TableLoaded(schema, columns, ids, rows, total, last, users, keep)
 
 
-class TableScreen(CrmScreen):
+class TableScreen(ProjectViewScreen):
     help_title = "table"
+    view_class = RecordTable
+    other_view = "board"
+    filter_placeholder = "filter: title and text fields (enter: keep, escape: clear)"
     BINDINGS = [
         Binding("s", "sort", "Sort", id="table.sort"),
         Binding("slash", "filter", "Filter", id="table.filter", key_display="/"),
@@ -103,42 +96,19 @@ class TableScreen(CrmScreen):
     ]
 
     def __init__(self, project_id: int, preloaded: TableLoaded | None = None) -> None:
-        super().__init__()
-        self.project_id = project_id
-        self.preloaded = preloaded
-        self.schema = None
+        super().__init__(project_id, preloaded)
         self.columns: list = []
-        self.filters = browse.Filters()
         self.sort_key = "title"
         self.descending = False
         self.total = 0
-        self.last_event = 0
-        self.users: list = []
         self.last_archived: tuple[int, str] | None = None
-        self._debounce = None
 
-    def compose(self):
-        yield AppHeader("…")
-        yield RecordTable(id="records")
-        search = Input(placeholder="filter: title and text fields (enter: keep, escape: clear)",
-                       id="filter", classes="filter-bar")
-        search.cursor_blink = False
-        yield search
-        yield Footer(compact=True)
+    def make_view(self) -> RecordTable:
+        return RecordTable(id="records")
 
     @property
     def table(self) -> RecordTable:
         return self.query_one(RecordTable)
-
-    def on_mount(self) -> None:
-        self.query_one("#filter").display = False
-        self.table.focus()
-        if self.preloaded is not None:  # read before the screen was shown: one paint, not two
-            self._loaded(self.preloaded)
-            self.preloaded = None
-        else:
-            self.reload()
-        self.set_interval(self.app.poll_seconds, self.poll)
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -186,19 +156,6 @@ class TableScreen(CrmScreen):
     @on(RowsLoaded)
     def _rows_loaded(self, message: RowsLoaded) -> None:
         self.table.add_rows(message.rows)
-
-    def poll(self) -> None:
-        if self.schema is not None and self.app.screen is self:
-            self.check_changes(self.last_event)
-
-    @work(thread=True, exclusive=True, group="table-poll", exit_on_error=False)
-    def check_changes(self, known: int) -> None:
-        from ...domain.board import last_change
-
-        with db_session():
-            last = last_change(self.project_id)
-        if last != known:
-            self.post_message(ProjectChanged(last))
 
     @on(ProjectChanged)
     def _changed(self, message: ProjectChanged) -> None:
@@ -255,76 +212,14 @@ class TableScreen(CrmScreen):
             self.sort_key, self.descending = column.key, False
         self.reload(keep=self.table.current_id)
 
-    def action_filter(self) -> None:
-        search = self.query_one("#filter", Input)
-        search.display = True
-        search.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_typed(self, event: Input.Changed) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._debounce = self.set_timer(0.15, self._apply_search)
-
-    def _apply_search(self) -> None:
-        self._debounce = None
-        text = self.query_one("#filter", Input).value
-        if text != self.filters.search:
-            self.filters = replace(self.filters, search=text)
-            self.table.cursor_row = 0
-            self.reload()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
-        self._apply_search()
-        if not self.query_one("#filter", Input).value:
-            self.query_one("#filter").display = False
-        self.table.focus()
-
-    def action_escape(self) -> None:
-        search = self.query_one("#filter", Input)
-        if search.has_focus or search.display:
-            search.value = ""
-            search.display = False
-            self.table.focus()
-            if self.filters.search:
-                self.filters = replace(self.filters, search="")
-                self.reload(keep=self.table.current_id)
-
-    def action_clear_filters(self) -> None:
-        search = self.query_one("#filter", Input)
-        search.value = ""
-        search.display = False
-        self.table.focus()
-        if self.filters.active:
-            self.filters = browse.Filters()
-            self.reload(keep=self.table.current_id)
-
-    def _pick(self, title: str, options, current, field: str) -> None:
-        def chosen(value) -> None:
-            if value is None:
-                return
-            self.filters = replace(self.filters, **{field: None if value == "" else value})
-            self.table.cursor_row = 0
-            self.reload()
-
-        self.app.push_screen(ChoiceScreen(title, [("", "(any)")] + options, current=current), chosen)
+    def refilter(self) -> None:  # a new filter starts at the first row
+        self.table.cursor_row = 0
+        self.reload()
 
     def action_filter_list(self) -> None:
         if self.schema:
             self._pick("Filter by list", [(l.id, l.name) for l in self.schema.lists],
                        self.filters.list_id, "list_id")
-
-    def action_filter_tag(self) -> None:
-        if self.schema:
-            if not self.schema.tags:
-                self.notify("this project has no tags yet")
-                return
-            self._pick("Filter by tag", [(t.id, t.name) for t in self.schema.tags], self.filters.tag_id, "tag_id")
-
-    def action_filter_assignee(self) -> None:
-        self._pick("Filter by assignee", [(uid, name) for uid, name, _ in self.users],
-                   self.filters.assignee_id, "assignee_id")
 
     @on(RecordTable.Opened)
     def _open(self, message: RecordTable.Opened) -> None:
@@ -339,9 +234,6 @@ class TableScreen(CrmScreen):
         if self.schema is None:
             return
         self.app.open_record(None, self._record_closed, project_id=self.project_id)
-
-    def action_switch_view(self) -> None:
-        self.app.open_project(self.project_id, "board")
 
     def action_archive(self) -> None:
         row = self.table.current_row
