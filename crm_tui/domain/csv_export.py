@@ -7,7 +7,9 @@
 Columns: ``id, title, list, tags, assignee`` (then ``due_date``/``description`` where the project shows
 them) and every field the acting user may see, lookups and formulas included. Values are written the
 way the importer reads them back: exact decimals without symbols or grouping, ISO dates, yes/no,
-references by title, multiple values joined by ``; ``. A cell a spreadsheet would run as a formula
+references by title, attachments by file name, multiple values joined by ``; ``. (Importing a file
+name reads that file from the CSV's folder; an update by ``--key id`` whose names are the record's
+own attachments keeps them as they are.) A cell a spreadsheet would run as a formula
 (starting with ``= + - @``, tab or CR) is prefixed with ``'``; the importer strips that prefix again, so
 an export re-imports to the same data (``crm-tui import P export.csv --key id`` changes nothing).
 Records are read a page at a time (keyset on id), so memory stays flat on big projects.

@@ -11,12 +11,22 @@ read as a person means them. Text stays text: nothing is converted before the fi
 
 Importing: columns map to fields by name (case-insensitive, trimmed) or by an explicit mapping; the
 pseudo-fields ``title``, ``list``, ``tags``, ``assignee`` (and ``description``, ``due_date``) are
-targets too. The file is streamed once to validate every cell; references are then resolved in one
-query per referenced project (by title, or by the key field), including rows of the same file that
-are referenced before they appear. With any bad row nothing is written unless ``skip_bad`` is set;
-the report lists every bad cell (line, column, value, why), and ``skip_bad`` writes the bad rows with
-a ``reason`` column to a CSV the user can fix and import again. ``key`` makes the import an upsert.
-One import is one transaction: an interruption leaves the database as it was.
+targets too. A file (attachment) column holds one or more paths separated by ``;``, relative ones read
+from the CSV file's folder; an update may also name the record's current attachments (what an export
+writes). References are resolved by title or by the key field, in one query per referenced project,
+including rows of the same file that are referenced before they appear. With any bad row nothing is
+written unless ``skip_bad`` is set; the report lists every bad cell (line, column, value, why), and
+``skip_bad`` writes the bad rows with a ``reason`` column to a CSV the user can fix and import again.
+``key`` makes the import an upsert.
+
+Streaming: one import is one transaction (an interruption leaves the database as it was), and the
+file is read once, a chunk of :data:`WRITE_CHUNK` rows at a time: each chunk is checked and written
+(see :mod:`.import_writer`) before the next is read, so memory does not grow with the file. What the
+end of the file still needs is kept: the names of the imported project's rows (for references to rows
+further down), the references to that project (resolved at the end, when every name is known; a row
+referring to a rejected row is rejected in turn, and removed again under ``skip_bad``), and updates
+waiting for such references. A strict import stops writing at its first bad row, checks the rest, and
+rolls back; a dry run writes nothing at all (same steps, stand-in ids) and gives the same report.
 """
 
 from __future__ import annotations
@@ -49,7 +59,7 @@ __all__ = [
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 MAX_FIELD_CHARS = 16 * 1024 * 1024
-WRITE_CHUNK = 5000
+WRITE_CHUNK = 2000  # rows parsed, then written together: memory is bounded by this, not by the file
 MAX_TITLE = 500
 
 #: Header spellings that map to the record's own attributes (after trimming and casefolding).
@@ -358,7 +368,7 @@ def plan_mapping(schema, header: list[str], mapping: dict[str, str] | list[str] 
             col = _target_column(schema, index, head, target, strict=True)
         else:
             col = _target_column(schema, index, head, head, strict=False)
-        if col is None or (col.fdef is not None and (col.fdef.computed or col.fdef.type == "file")):
+        if col is None or (col.fdef is not None and col.fdef.computed):
             ignored.append(head)
             continue
         name = col.target_name.casefold()
@@ -382,8 +392,6 @@ def _target_column(schema, index: int, header: str, target: str, *, strict: bool
         if strict and fdef.computed:
             raise ValidationError("--map", f"{header}={target}", f"{fdef.name!r} is a {fdef.type}: its value "
                                   "is computed and cannot be imported")
-        if strict and fdef.type == "file":
-            raise ValidationError("--map", f"{header}={target}", "file fields cannot be imported from CSV")
         return Column(index, header, "field", fdef)
     if strict:
         names = list(PSEUDO_NAMES[:-1]) + [f.name for f in schema.fields if not f.computed]
@@ -399,8 +407,10 @@ def _target_column(schema, index: int, header: str, target: str, *, strict: bool
 
 
 class _Row:
+    """One parsed row, kept only until the chunk it belongs to is written."""
+
     __slots__ = ("line", "title", "list_id", "tags", "assignee_id", "due", "description", "values", "refs",
-                 "key", "record_id", "bad", "id_value")
+                 "files", "key", "key_text", "record_id", "new", "bad", "id_value")
 
     def __init__(self, line: int):
         self.line = line
@@ -411,9 +421,12 @@ class _Row:
         self.due = None
         self.description = None
         self.values: dict = {}
-        self.refs: dict | None = None  # field id -> list of (raw text, token)
+        self.refs: dict | None = None  # field id -> list of (raw text, token), until resolved
+        self.files: dict | None = None  # field id -> (column, raw cell, path texts), until checked
         self.key = None
-        self.record_id = None  # set for an update (or after creation)
+        self.key_text = None  # the key field's value as text: same-file references may name it
+        self.record_id = None  # the record the row updates, or the one created for it
+        self.new = True
         self.bad = False
         self.id_value = None  # the "id" column, for --key id
 
@@ -495,6 +508,188 @@ def _ref_tokens(text: str, multiple: bool) -> list[tuple[str, object]]:
     return out
 
 
+def _with_new_options(fdef, raw: str, new_options: dict):
+    known = {str(o).strip().casefold(): str(o) for o in (fdef.config.get("options") or [])}
+    added = new_options.setdefault(fdef.id, {})
+    parts = [raw] if fdef.type == "dropdown" else [p for p in (raw.split(";") if ";" in raw else raw.split(","))]
+    chosen = []
+    for part in parts:
+        name = " ".join(part.split())
+        if not name:
+            continue
+        cf = name.casefold()
+        if cf in known:
+            chosen.append(known[cf])
+        else:
+            if len(name) > 200:
+                raise ValueError("an option has at most 200 characters")
+            chosen.append(added.setdefault(cf, name))
+    if fdef.type == "dropdown":
+        return chosen[0] if chosen else None
+    return list(dict.fromkeys(chosen)) or None
+
+
+class _Targets:
+    """Titles (and keys) of one referenced project → record ids: its records when the import starts,
+    plus, for the imported project itself, the rows of the file as their chunks are written."""
+
+    def __init__(self, project_id: int, name: str):
+        from ..db.models import Record
+
+        self.project_id = project_id
+        self.name = name
+        self.by_name: dict[str, object] = {}  # normalised name → an id, or a tuple of ids
+        self.ids: set[int] = set()
+        self.titles: list[str] = []
+        for rid, title in Record.select(Record.id, Record.title).where(
+                (Record.project == project_id) & (Record.archived == False)).tuples():  # noqa: E712
+            self.ids.add(rid)
+            self.titles.append(title)
+            self.add(title, rid)
+        self._suggestions: dict[str, str] = {}
+
+    def add(self, name: str, rid: int) -> None:
+        key = _norm(name)
+        have = self.by_name.get(key)
+        if have is None:
+            self.by_name[key] = rid
+        elif isinstance(have, tuple):
+            if rid not in have:
+                self.by_name[key] = have + (rid,)
+        elif have != rid:
+            self.by_name[key] = (have, rid)
+
+    def find(self, name: str) -> tuple:
+        have = self.by_name.get(_norm(name))
+        if have is None:
+            return ()
+        return have if isinstance(have, tuple) else (have,)
+
+    def suggest(self, text: str) -> str:
+        if text not in self._suggestions:
+            self._suggestions[text] = _did_you_mean(text, self.titles)
+        return self._suggestions[text]
+
+    def add_existing_keys(self, key_fdef) -> None:
+        from ..db.models import FieldValue, Record
+
+        query = (FieldValue.select(FieldValue.record, FieldValue.text)
+                 .join(Record, on=(FieldValue.record == Record.id))
+                 .where((Record.project == self.project_id) & (Record.archived == False)  # noqa: E712
+                        & (FieldValue.field == key_fdef.id) & FieldValue.text.is_null(False)).tuples())
+        for rid, text in query:
+            self.add(text, rid)
+
+
+class _Keys:
+    """``--key``: the existing records by key (one query), and the keys seen so far in the file."""
+
+    def __init__(self, schema, key_col: Column):
+        from ..db.models import FieldValue, Record
+        from .decimals import from_scaled
+
+        self.schema = schema
+        self.col = key_col
+        live = (Record.project == schema.id) & (Record.archived == False)  # noqa: E712
+        existing: dict = {}
+        if key_col.target == "title":
+            pairs = Record.select(Record.id, Record.title).where(live).tuples()
+            for rid, title in pairs:
+                existing.setdefault(_norm(title), []).append(rid)
+        elif key_col.target == "id":
+            for (rid,) in Record.select(Record.id).where(live).tuples():
+                existing[rid] = [rid]
+        else:
+            fdef = key_col.fdef
+            from .field_types import get_field_type
+
+            column = get_field_type(fdef.type).column_for(fdef.config)
+            col = {"text": FieldValue.text, "number": FieldValue.number, "date": FieldValue.date}[column]
+            query = (FieldValue.select(FieldValue.record, col).join(Record, on=(FieldValue.record == Record.id))
+                     .where(live & (FieldValue.field == fdef.id)).tuples())
+            for rid, value in query:
+                if value is None:
+                    continue
+                if column == "number":
+                    value = from_scaled(value)
+                elif column == "date" and isinstance(value, str):
+                    value = dt.date.fromisoformat(value[:10])
+                existing.setdefault(_key_norm(value), []).append(rid)
+        self.existing = existing
+        self.seen: dict = {}  # key → the line it was first seen on
+
+    def match(self, row: _Row, issues: list[ImportIssue]) -> None:
+        """Find the row's existing record (an update) or refuse it (empty, repeated or unknown key)."""
+        key_col = self.col
+        if key_col.target == "title":
+            value = row.title
+        elif key_col.target == "id":
+            value = row.id_value
+        else:
+            value = row.values.get(key_col.fdef.id)
+        if value is None:
+            if key_col.target == "id":  # no id: a new record
+                if row.title is None:
+                    issues.append(ImportIssue(row.line, _header_of([key_col], "title"), "",
+                                              "a new record needs a title"))
+                    row.bad = True
+                return
+            issues.append(ImportIssue(row.line, key_col.header, "", "the key column is empty"))
+            row.bad = True
+            return
+        norm = _key_norm(value)
+        if norm in self.seen:
+            issues.append(ImportIssue(row.line, key_col.header, str(value),
+                                      f"the same key as line {self.seen[norm]}; each key may appear once"))
+            row.bad = True
+            return
+        self.seen[norm] = row.line
+        row.key = norm
+        if key_col.target == "field":
+            row.key_text = str(value)
+        found = self.existing.get(norm, [])
+        if key_col.target == "id" and not found:
+            issues.append(ImportIssue(row.line, key_col.header, str(value), f"no record #{value} in "
+                                      f"{self.schema.name!r}"))
+            row.bad = True
+        elif len(found) > 1:
+            issues.append(ImportIssue(row.line, key_col.header, str(value),
+                                      f"{len(found)} records of {self.schema.name!r} have this key; make it "
+                                      "unique first"))
+            row.bad = True
+        elif found:
+            row.record_id = found[0]
+            row.new = False
+        elif row.title is None:
+            issues.append(ImportIssue(row.line, _header_of([key_col], "title"), "", "a new record needs a title"))
+            row.bad = True
+
+
+class _Pending:
+    """References of a row to its own project, which wait for the end of the file: a title may belong
+    to a row further down, or to two rows. For a created record they are stored then; an update is
+    either held back whole (``row``) and applied then, or was applied already and is only checked."""
+
+    __slots__ = ("rid", "line", "refs", "new", "row", "bad", "resolved")
+
+    def __init__(self, rid: int, line: int, refs: dict, new: bool, row: _Row | None = None):
+        self.rid = rid
+        self.line = line
+        self.refs = refs
+        self.new = new
+        self.row = row  # an update applied at the end
+        self.bad = False
+        self.resolved: dict = {}
+
+
+class _Refused(Exception):
+    """Strict import with bad rows: rolls the transaction back; carries the report out."""
+
+    def __init__(self, report: ImportReport):
+        super().__init__("refused")
+        self.report = report
+
+
 # ---------------------------------------------------------------------------------------------
 # The import
 
@@ -506,7 +701,8 @@ def import_csv(actor, project, path: str | os.PathLike, *, mapping=None, key: st
     """Import ``path`` into ``project``; see the module docstring. Returns the report (never raises for
     bad rows: ``report.ok`` is False and, without ``skip_bad``, nothing was written).
 
-    ``progress(phase, done, total)`` is called now and then (phases: ``read``, ``write``)."""
+    ``progress(phase, done, total)`` is called after each chunk: phase ``write`` (``read`` for a dry
+    run) with the rows done so far, then ``write`` with ``done == total`` at the end."""
     from .project_schema import load_schema
 
     date_order = (date_order or "YMD").upper()
@@ -516,10 +712,12 @@ def import_csv(actor, project, path: str | os.PathLike, *, mapping=None, key: st
     actor.require("import", schema.id, schema.name)
     shown = str(path)
     path, spooled = _regular_file(path)
+    # relative paths in file columns are relative to the CSV file's folder
+    base_dir = Path.cwd() if spooled else Path(shown).expanduser().absolute().parent
     try:
         return _import(shown, actor, schema, path, mapping=mapping, key=key, dry_run=dry_run, skip_bad=skip_bad,
                        rejects=rejects, create_options=create_options, date_order=date_order, today=today,
-                       progress=progress)
+                       progress=progress, base_dir=base_dir)
     finally:
         if spooled:
             os.unlink(path)
@@ -547,107 +745,573 @@ def _regular_file(path) -> tuple[Path, bool]:
     return Path(tmp.name), True
 
 
-def _import(shown: str, actor, schema, path: Path, *, mapping, key, dry_run, skip_bad, rejects, create_options, date_order,
-            today, progress) -> ImportReport:
+def _import(shown: str, actor, schema, path: Path, *, mapping, key, dry_run, skip_bad, rejects, create_options,
+            date_order, today, progress, base_dir) -> ImportReport:
     from ..db.connection import run_write
-    from .field_types import get_field_type
 
-    reader = CsvReader(path)
-    report = ImportReport(file=shown, project=schema.name, encoding=reader.format.encoding,
-                          delimiter=reader.format.delimiter, dry_run=dry_run)
-    try:
-        if not reader.header:
-            raise ValidationError("file", str(path), "is empty: expected a header row and data rows")
-        columns, report.ignored_columns = plan_mapping(schema, reader.header, mapping)
-        report.mapping = {c.header: c.target_name for c in columns}
-        for col in columns:
-            if col.fdef is not None and not actor.can_edit(col.fdef.id):
-                raise PermissionDenied(f"you may not edit the field {col.fdef.name!r}")
-        if create_options and not actor.is_admin and any(
-                c.fdef is not None and c.fdef.type in ("dropdown", "multi_select") for c in columns):
-            raise PermissionDenied("only an admin can add dropdown options (--create-options)")
-        key_col = _key_column(schema, columns, key)
-        if key_col is None or key_col.target != "id":
-            # an exported id column is information, not an instruction (unless --key id)
-            report.ignored_columns += [c.header for c in columns if c.target == "id"]
-            columns = [c for c in columns if c.target != "id"]
-            report.mapping = {c.header: c.target_name for c in columns}
-        if not any(c.target == "title" for c in columns) and key_col is None:
-            raise ValidationError("title", "", "no column maps to the record title; name one with "
-                                  '--map "COLUMN=title" (columns: ' + ", ".join(h for h in reader.header if h) + ")")
-        users = _Users() if any(c.target == "assignee" for c in columns) else None
-        new_options: dict[int, dict[str, str]] = {}  # field id -> {casefold: spelling}
-        rows: list[_Row] = []
-        issues = report.issues
-        width = len(reader.header)
-        parsers = []
-        for col in columns:
-            if col.fdef is not None:
-                ftype = get_field_type(col.fdef.type)
-                parsers.append((col, ftype, col.fdef.config))
-            else:
-                parsers.append((col, None, None))
-        for line, cells in reader:
-            row = _Row(line)
-            if len(cells) > width and any(c.strip() for c in cells[width:]):
-                issues.append(ImportIssue(line, "", f"{len(cells)} cells",
-                                          f"the header has {width} columns; quote values that contain the "
-                                          f"delimiter {reader.format.delimiter!r}"))
-                row.bad = True
-            for col, ftype, config in parsers:
-                raw = cells[col.index] if col.index < len(cells) else ""
-                if raw[:1] == "'":
-                    raw = unguard_cell(raw)
-                try:
-                    _stage_cell(row, col, ftype, config, raw, schema, users, date_order, today,
-                                create_options, new_options)
-                except ValueError as exc:
-                    issues.append(ImportIssue(line, col.header, raw, str(exc)))
-                    row.bad = True
-            if not row.bad and row.title is None and key_col is None:
-                issues.append(ImportIssue(line, _header_of(columns, "title"), "", "a record needs a title"))
-                row.bad = True
-            rows.append(row)
-            if progress and len(rows) % 5000 == 0:
-                progress("read", len(rows), 0)
-        report.rows = len(rows)
-    finally:
-        reader.close()
+    with CsvReader(path) as reader:
+        fmt, header = reader.format, reader.header
+    if not header:
+        raise ValidationError("file", str(path), "is empty: expected a header row and data rows")
+    columns, ignored = plan_mapping(schema, header, mapping)
+    for col in columns:
+        if col.fdef is not None and not actor.can_edit(col.fdef.id):
+            raise PermissionDenied(f"you may not edit the field {col.fdef.name!r}")
+    if create_options and not actor.is_admin and any(
+            c.fdef is not None and c.fdef.type in ("dropdown", "multi_select") for c in columns):
+        raise PermissionDenied("only an admin can add dropdown options (--create-options)")
+    key_col = _key_column(schema, columns, key)
+    if key_col is None or key_col.target != "id":
+        # an exported id column is information, not an instruction (unless --key id)
+        ignored += [c.header for c in columns if c.target == "id"]
+        columns = [c for c in columns if c.target != "id"]
+    if not any(c.target == "title" for c in columns) and key_col is None:
+        raise ValidationError("title", "", "no column maps to the record title; name one with "
+                              '--map "COLUMN=title" (columns: ' + ", ".join(h for h in header if h) + ")")
 
-    if create_options and new_options:
-        # the new options must be known when references and updates are checked
-        for col in columns:
-            if col.fdef is not None and col.fdef.id in new_options:
-                opts = list(col.fdef.config.get("options") or [])
-                opts += [o for o in new_options[col.fdef.id].values() if o.casefold() not in
-                         {str(x).casefold() for x in opts}]
-                col.fdef.config = dict(col.fdef.config, options=opts)
-                report.created_options[col.fdef.name] = list(new_options[col.fdef.id].values())
-
-    _match_keys(schema, rows, key_col, issues)
-    _resolve_references(schema, rows, columns, key_col, issues)
-    issues.sort(key=lambda i: (i.line, _column_order(columns, i.column)))
-    bad = [r for r in rows if r.bad]
-    good = [r for r in rows if not r.bad]
-    report.rejected = len(bad)
-    if (bad and not skip_bad) or dry_run:
-        report.created = sum(1 for r in good if r.record_id is None)
-        report.updated = sum(1 for r in good if r.record_id is not None)
-        if bad and skip_bad and rejects is not None and not dry_run:
-            report.rejects_file = str(rejects)
+    def attempt() -> ImportReport:
+        report = ImportReport(file=shown, project=schema.name, encoding=fmt.encoding, delimiter=fmt.delimiter,
+                              dry_run=dry_run, mapping={c.header: c.target_name for c in columns},
+                              ignored_columns=list(ignored))
+        run = _Import(report, actor, schema, path, fmt, columns, key_col, dry_run=dry_run, skip_bad=skip_bad,
+                      rejects=rejects, create_options=create_options, date_order=date_order, today=today,
+                      progress=progress, base_dir=base_dir)
+        run.stream()
+        run.finish()
         return report
 
-    if bad:
-        rejects_path = Path(rejects) if rejects else Path.cwd() / f"{Path(path).stem}.rejects.csv"
-        write_rejects(path, reader.format, rejects_path, issues)
-        report.rejects_file = str(rejects_path)
+    if dry_run:
+        return attempt()  # reads only: no transaction, nothing locked
+    try:
+        return run_write(attempt)
+    except _Refused as refused:
+        return refused.report
 
-    def write():
-        return _write(actor, schema, rows, columns, new_options, report, progress)
 
-    run_write(write)
-    report.written = True
-    return report
+class _Import:
+    """One pass over the file inside the import's transaction: parse and check each row, write the
+    good ones a chunk at a time, keep only what the end needs (names → ids for same-file references,
+    the references still to resolve, updates waiting for them), then finish."""
+
+    def __init__(self, report: ImportReport, actor, schema, path: Path, fmt: CsvFormat, columns: list[Column],
+                 key_col: Column | None, *, dry_run, skip_bad, rejects, create_options, date_order, today,
+                 progress, base_dir: Path):
+        from ..db.models import Project
+        from .import_writer import ChunkWriter
+
+        self.report = report
+        self.actor = actor
+        self.schema = schema
+        self.path = path
+        self.fmt = fmt
+        self.columns = columns
+        self.key_col = key_col
+        self.dry_run = dry_run
+        self.skip_bad = skip_bad
+        self.rejects = rejects
+        self.create_options = create_options
+        self.progress = progress
+        self.base_dir = base_dir
+        self.width = 0
+        self.title_header = _header_of(columns, "title")
+        self.users = _Users() if any(c.target == "assignee" for c in columns) else None
+        self.keys = _Keys(schema, key_col) if key_col is not None else None
+        self.new_options: dict[int, dict[str, str]] = {}  # field id -> {casefold: spelling}
+        self._saved_options: dict[int, int] = {}
+        self.ref_cols = {c.fdef.id: c for c in columns if c.fdef is not None and c.fdef.type == "reference"}
+        self.targets: dict[int, _Targets] = {}
+        if self.ref_cols:
+            names = dict(Project.select(Project.id, Project.name).tuples())
+            for col in self.ref_cols.values():
+                tid = col.fdef.config.get("target")
+                if tid not in self.targets:
+                    self.targets[tid] = _Targets(tid, names.get(tid))
+        self.own = self.targets.get(schema.id)
+        if self.own is not None and key_col is not None and key_col.target == "field":
+            self.own.add_existing_keys(key_col.fdef)
+        self.new_lines: dict[int, int] = {}  # created record (own references only) → its line
+        self.rejected_new: set[int] = set()  # created records rejected afterwards
+        self.pending: list[_Pending] = []
+        self.writer = ChunkWriter(actor, schema, dry=dry_run)
+        self.stagers = [(c.index, c.header, self._stager(c, schema, date_order, today)) for c in columns]
+        self.created = 0  # good new rows so far
+        self.updates = 0  # good update rows so far
+        self.changed = 0  # updates that changed something
+        self.rejected = 0
+        self.record_ids: list[int] = []
+
+    # -- cells -----------------------------------------------------------------------------------
+    def _stager(self, col: Column, schema, date_order, today):
+        """A function ``(row, raw cell)`` that puts the cell's value on the row or raises ValueError."""
+        from .import_cells import cell_parser
+        from .project_schema import FieldDef
+
+        target = col.target
+        if target == "field":
+            fdef = col.fdef
+            fid = fdef.id
+            config = fdef.config
+            multiple = bool(config.get("multiple"))
+            if fdef.type == "reference":
+                def stage_reference(row, raw):
+                    tokens = _ref_tokens(raw, multiple)
+                    if tokens:
+                        if row.refs is None:
+                            row.refs = {}
+                        row.refs[fid] = tokens
+
+                return stage_reference
+            if fdef.type == "file":
+                def stage_file(row, raw):
+                    parts = [p.strip() for p in raw.split(";") if p.strip()]
+                    if not parts:
+                        return
+                    if len(parts) > 1 and not multiple:
+                        raise ValueError("takes a single file")
+                    if row.files is None:
+                        row.files = {}
+                    row.files[fid] = (col, raw, parts)
+
+                return stage_file
+            parse = cell_parser(fdef, date_order=date_order, today=today)
+            if fdef.type in ("dropdown", "multi_select"):
+                options = [str(o) for o in config.get("options") or []]
+                create_options, new_options = self.create_options, self.new_options
+
+                def stage_choice(row, raw):
+                    try:
+                        value = parse(raw)
+                    except ValueError as exc:
+                        if not str(exc).startswith("not an option"):
+                            raise
+                        if not create_options:
+                            raise ValueError(str(exc) + _did_you_mean(raw, options)
+                                             + " (--create-options adds new options)") from None
+                        value = _with_new_options(fdef, raw, new_options)
+                    if value is not None:
+                        row.values[fid] = value
+
+                return stage_choice
+
+            def stage_value(row, raw):
+                value = parse(raw)
+                if value is not None:
+                    row.values[fid] = value
+
+            return stage_value
+        if target == "title":
+            def stage_title(row, raw):
+                text = raw.strip()
+                if text:
+                    if len(text) > MAX_TITLE:
+                        raise ValueError(f"a title has at most {MAX_TITLE} characters")
+                    row.title = text
+
+            return stage_title
+        if target == "list":
+            lists: dict[str, int] = {}
+            for lst in schema.lists:
+                lists.setdefault(lst.name.casefold(), lst.id)
+
+            def stage_list(row, raw):
+                text = raw.strip()
+                if text:
+                    list_id = lists.get(text.casefold())
+                    if list_id is None:
+                        raise ValueError(f"no such list in {schema.name!r}"
+                                         + _did_you_mean(text, [l.name for l in schema.lists])
+                                         + f" (lists: {', '.join(l.name for l in schema.lists) or 'none'})")
+                    row.list_id = list_id
+
+            return stage_list
+        if target == "tags":
+            def stage_tags(row, raw):
+                text = raw.strip()
+                row.tags = _shared(_split_tags(text)) if text else _NO_TAGS
+
+            return stage_tags
+        if target == "assignee":
+            users = self.users
+
+            def stage_assignee(row, raw):
+                text = raw.strip()
+                if text:
+                    row.assignee_id = users.find(text)
+
+            return stage_assignee
+        if target == "description":
+            def stage_description(row, raw):
+                row.description = raw.replace("\r\n", "\n")
+
+            return stage_description
+        if target == "due_date":
+            parse_date = cell_parser(FieldDef(0, schema.id, "due_date", "date", 0, False, {}),
+                                     date_order=date_order, today=today)
+
+            def stage_due(row, raw):
+                row.due = parse_date(raw)
+
+            return stage_due
+        assert target == "id", target
+
+        def stage_id(row, raw):
+            text = raw.strip()
+            if text:
+                digits = text.lstrip("#")
+                if not digits.isdigit():
+                    raise ValueError("expected a record id like 12")
+                row.id_value = int(digits)
+
+        return stage_id
+
+    # -- the pass ----------------------------------------------------------------------------------
+    def stream(self) -> None:
+        report = self.report
+        with CsvReader(self.path, self.fmt) as reader:
+            self.width = len(reader.header)
+            chunk: list[_Row] = []
+            for line, cells in reader:
+                row = self._stage(line, cells)
+                report.rows += 1
+                if row.bad:
+                    self.rejected += 1
+                    continue
+                chunk.append(row)
+                if len(chunk) >= WRITE_CHUNK:
+                    self._flush(chunk)
+                    chunk = []
+            self._flush(chunk)
+
+    def _stage(self, line: int, cells: list[str]) -> _Row:
+        row = _Row(line)
+        issues = self.report.issues
+        width = self.width
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            issues.append(ImportIssue(line, "", f"{len(cells)} cells",
+                                      f"the header has {width} columns; quote values that contain the "
+                                      f"delimiter {self.fmt.delimiter!r}"))
+            row.bad = True
+        count = len(cells)
+        for index, header, stage in self.stagers:
+            raw = cells[index] if index < count else ""
+            if raw[:1] == "'":
+                raw = unguard_cell(raw)
+            try:
+                stage(row, raw)
+            except ValueError as exc:
+                issues.append(ImportIssue(line, header, raw, str(exc)))
+                row.bad = True
+        if not row.bad and row.title is None and self.key_col is None:
+            issues.append(ImportIssue(line, self.title_header, "", "a record needs a title"))
+            row.bad = True
+        if not row.bad and self.keys is not None:
+            self.keys.match(row, issues)
+        if row.files:
+            self._check_files(row)
+        if not row.bad and row.refs:
+            self._resolve_foreign(row)
+            if row.bad and self.own is not None:
+                # still a name of the file: a reference to it is refused as "rejected", not "unknown"
+                rid = row.record_id if not row.new else self.writer.stand_ins(1)[0]
+                self._index(row, rid)
+                if row.new:
+                    self.rejected_new.add(rid)
+        return row
+
+    def _check_files(self, row: _Row) -> None:
+        """File cells: each path (relative to the CSV's folder) must be a readable file within the
+        attachment size limit; an update may also name the record's current attachments."""
+        import stat
+
+        from .values import MAX_ATTACHMENT_BYTES
+
+        current = None
+        for fid, (col, raw, parts) in row.files.items():
+            items: list = []
+            for part in parts:
+                path = self.base_dir / Path(part).expanduser()
+                try:
+                    st = path.stat()
+                except OSError:
+                    st = None
+                if st is not None and stat.S_ISREG(st.st_mode):
+                    if st.st_size > MAX_ATTACHMENT_BYTES:
+                        reason = (f"{path} is larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB, "
+                                  "the attachment size limit")
+                    elif not os.access(path, os.R_OK):
+                        reason = f"cannot read {path} (permission denied)"
+                    else:
+                        items.append(path)
+                        continue
+                else:
+                    if not row.new:
+                        if current is None:
+                            current = _attachments_of(row.record_id)
+                        found = current.get((fid, part))
+                        if found is not None:
+                            items.append(found)  # the attachment the record has: unchanged
+                            continue
+                    if st is not None and stat.S_ISDIR(st.st_mode):
+                        reason = f"{path} is a folder, not a file"
+                    else:
+                        reason = f"no such file: {path}"
+                        if not Path(part).expanduser().is_absolute():
+                            reason += " (a relative path is read from the CSV file's folder)"
+                self.report.issues.append(ImportIssue(row.line, col.header, raw, reason))
+                row.bad = True
+            if items:
+                items = list(dict.fromkeys(items))
+                row.values[fid] = items if col.fdef.config.get("multiple") else items[0]
+        row.files = None
+
+    def _resolve_foreign(self, row: _Row) -> None:
+        """References to other projects: their titles are all known now."""
+        issues = self.report.issues
+        for fid in list(row.refs):
+            col = self.ref_cols[fid]
+            tgt = self.targets[col.fdef.config.get("target")]
+            if tgt is self.own:
+                continue  # at the end of the file
+            out = []
+            for raw, token in row.refs.pop(fid):
+                if isinstance(token, int):
+                    if token not in tgt.ids:
+                        issues.append(ImportIssue(row.line, col.header, raw, f"no record #{token} in {tgt.name!r}"))
+                        row.bad = True
+                    out.append(token)
+                    continue
+                found = tgt.find(token)
+                if not found:
+                    issues.append(ImportIssue(row.line, col.header, raw, f"no record with this title in "
+                                              f"{tgt.name!r}" + tgt.suggest(token)))
+                    row.bad = True
+                elif len(found) > 1:
+                    issues.append(ImportIssue(row.line, col.header, raw, f"{len(found)} records have this title; "
+                                              "give the id instead (e.g. #12)"))
+                    row.bad = True
+                else:
+                    out.append(found[0])
+            out = list(dict.fromkeys(out))
+            if out:
+                row.values[fid] = out if col.fdef.config.get("multiple") else out[0]
+        if not row.refs:
+            row.refs = None
+
+    def _index(self, row: _Row, rid: int) -> None:
+        """Make the row's title (and key) a name same-file references can use."""
+        own = self.own
+        if row.title:
+            own.add(row.title, rid)
+            own.titles.append(row.title)
+        if row.key_text is not None:
+            own.add(row.key_text, rid)
+        if row.new:
+            self.new_lines[rid] = row.line
+
+    def _writing(self) -> bool:
+        """Strict mode stops writing at the first bad row (it will all be rolled back)."""
+        return not self.dry_run and (self.skip_bad or not self.report.issues)
+
+    def _flush(self, rows: list[_Row]) -> None:
+        if not rows:
+            return
+        writing = self._writing()
+        new = [r for r in rows if r.new]
+        for row, rid in zip(new, self.writer.create(new, dry=not writing)):
+            row.record_id = rid
+        if self.own is not None:
+            for row in rows:
+                self._index(row, row.record_id)
+        apply_now = []
+        for row in rows:
+            if row.new:
+                self.created += 1
+            else:
+                self.updates += 1
+            if row.refs:
+                if row.new or not writing:
+                    self.pending.append(_Pending(row.record_id, row.line, row.refs, row.new))
+                elif not self.skip_bad and self._resolve_now(row):
+                    # strict: applied now, checked at the end (a wrong guess means bad rows: all rolled back)
+                    self.pending.append(_Pending(row.record_id, row.line, row.refs, False))
+                    apply_now.append(row)
+                else:
+                    self.pending.append(_Pending(row.record_id, row.line, row.refs, False, row))
+            elif not row.new:
+                apply_now.append(row)
+            if writing:
+                self.record_ids.append(row.record_id)
+        if writing and apply_now:
+            self._save_new_options()
+            self.changed += _apply_updates(self.actor, self.schema, apply_now, self.columns)
+        if self.progress:
+            self.progress("read" if self.dry_run else "write", self.report.rows, 0)
+
+    def _resolve_now(self, row: _Row) -> bool:
+        """Resolve an update's references to its own project with the names known so far; False when
+        one cannot be yet (a name not seen yet, or several records for it)."""
+        own = self.own
+        values = {}
+        for fid, tokens in row.refs.items():
+            out = []
+            for _, token in tokens:
+                if isinstance(token, int):
+                    if token not in own.ids:
+                        return False
+                    out.append(token)
+                    continue
+                found = own.find(token)
+                if len(found) != 1:
+                    return False
+                out.append(found[0])
+            out = list(dict.fromkeys(out))
+            values[fid] = out if self.ref_cols[fid].fdef.config.get("multiple") else out[0]
+        row.values.update(values)
+        return True
+
+    # -- the end -----------------------------------------------------------------------------------
+    def _resolve_own(self) -> None:
+        """References to the imported project: resolve them against every name now known, then
+        reject, transitively, the rows that refer to a rejected row."""
+        own = self.own
+        issues = self.report.issues
+        rejected = self.rejected_new
+        new_lines = self.new_lines
+        referrers: dict[int, list] = {}  # created record → (pending, column, raw) referring to it
+        queue: list[int] = []
+
+        def reject(p: _Pending) -> None:
+            p.bad = True
+            if p.new:
+                rejected.add(p.rid)
+                queue.append(p.rid)
+
+        for p in self.pending:
+            for fid, tokens in p.refs.items():
+                col = self.ref_cols[fid]
+                out = []
+                for raw, token in tokens:
+                    if isinstance(token, int):
+                        if token not in own.ids:
+                            issues.append(ImportIssue(p.line, col.header, raw, f"no record #{token} in {own.name!r}"))
+                            p.bad = True
+                        out.append(token)
+                        continue
+                    found = own.find(token)
+                    live = [m for m in found if m not in rejected]
+                    if not live:
+                        if found:
+                            reason = f"refers to the row on line {min(new_lines[m] for m in found)}, which is rejected"
+                        else:
+                            reason = f"no record with this title in {own.name!r}" + own.suggest(token)
+                        issues.append(ImportIssue(p.line, col.header, raw, reason))
+                        p.bad = True
+                    elif len(live) > 1:
+                        issues.append(ImportIssue(p.line, col.header, raw, f"{len(live)} records have this title; "
+                                                  "give the id instead (e.g. #12)"))
+                        p.bad = True
+                    else:
+                        out.append(live[0])
+                        if live[0] in new_lines:
+                            referrers.setdefault(live[0], []).append((p, col.header, raw))
+                out = list(dict.fromkeys(out))
+                p.resolved[fid] = out if col.fdef.config.get("multiple") else (out[0] if out else None)
+            p.refs = None
+        for p in self.pending:
+            if p.bad:
+                reject(p)
+        while queue:
+            rid = queue.pop()
+            for p, header, raw in referrers.pop(rid, ()):
+                if not p.bad:
+                    issues.append(ImportIssue(p.line, header, raw,
+                                              f"refers to the row on line {new_lines[rid]}, which is rejected"))
+                    reject(p)
+
+    def finish(self) -> None:
+        report = self.report
+        if self.pending:
+            self._resolve_own()
+        dead = [p for p in self.pending if p.bad]
+        self.rejected += len(dead)
+        report.rejected = self.rejected
+        created = self.created - sum(1 for p in dead if p.new)
+        updates = self.updates - sum(1 for p in dead if not p.new)
+        columns = self.columns
+        report.issues.sort(key=lambda i: (i.line, _column_order(columns, i.column)))
+        for col in columns:
+            if col.fdef is not None and self.new_options.get(col.fdef.id):
+                report.created_options[col.fdef.name] = list(self.new_options[col.fdef.id].values())
+        if self.dry_run or (report.issues and not self.skip_bad):
+            report.created, report.updated = created, updates
+            if not self.dry_run:
+                raise _Refused(report)
+            return
+        writer = self.writer
+        writer.delete([p.rid for p in dead if p.new])
+        links: dict[int, list] = {}
+        held: list[_Row] = []
+        for p in self.pending:
+            if p.bad:
+                continue
+            if p.new:
+                for fid, value in p.resolved.items():
+                    if value is not None and value != []:
+                        links.setdefault(fid, []).append((p.rid, value))
+            elif p.row is not None:
+                for fid, value in p.resolved.items():
+                    if value is not None and value != []:
+                        p.row.values[fid] = value
+                held.append(p.row)
+        self.pending = []
+        for fid, pairs in links.items():
+            writer.add_references(fid, pairs)
+        self._save_new_options()
+        if held:
+            self.changed += _apply_updates(self.actor, self.schema, held, columns)
+        writer.finish()
+        report.created = created
+        report.updated = self.changed
+        report.unchanged = updates - self.changed
+        if dead:
+            gone = {p.rid for p in dead}
+            self.record_ids = [rid for rid in self.record_ids if rid not in gone]
+        report.record_ids = self.record_ids
+        if self.rejected:
+            rejects_path = Path(self.rejects) if self.rejects else Path.cwd() / f"{Path(self.path).stem}.rejects.csv"
+            write_rejects(self.path, self.fmt, rejects_path, report.issues)
+            report.rejects_file = str(rejects_path)
+        report.written = True
+        if self.progress:
+            self.progress("write", report.rows - report.rejected, report.rows - report.rejected)
+
+    def _save_new_options(self) -> None:
+        """Options added by ``--create-options`` so far, into the fields' configuration (updates of
+        existing records check their values against it)."""
+        from ..db.models import Field
+
+        for col in self.columns:
+            fdef = col.fdef
+            if fdef is None or not self.new_options.get(fdef.id):
+                continue
+            added = self.new_options[fdef.id]
+            if self._saved_options.get(fdef.id) == len(added):
+                continue
+            opts = list(fdef.config.get("options") or [])
+            known = {str(x).casefold() for x in opts}
+            opts += [o for o in added.values() if o.casefold() not in known]
+            Field.update(config=json.dumps(dict(fdef.config, options=opts))).where(Field.id == fdef.id).execute()
+            self._saved_options[fdef.id] = len(added)
+
+
+def _attachments_of(record_id: int) -> dict[tuple[int, str], int]:
+    """{(field id, file name): attachment id} of one record."""
+    from ..db.models import Attachment, FieldValue
+
+    query = (FieldValue.select(FieldValue.field, Attachment.name, Attachment.id)
+             .join(Attachment, on=(FieldValue.file == Attachment.id))
+             .where(FieldValue.record == record_id).tuples())
+    return {(fid, name): aid for fid, name, aid in query}
 
 
 def _header_of(columns: list[Column], target: str) -> str:
@@ -681,374 +1345,19 @@ def _key_column(schema, columns: list[Column], key: str | None) -> Column | None
                           f'--map "COLUMN={key}"')
 
 
-def _stage_cell(row: _Row, col: Column, ftype, config, raw: str, schema, users, date_order, today,
-                create_options: bool, new_options: dict) -> None:
-    text = raw.strip()
-    target = col.target
-    if target == "field":
-        fdef = col.fdef
-        if fdef.type == "reference":
-            tokens = _ref_tokens(raw, bool(config.get("multiple")))
-            if len(tokens) > 1 and not config.get("multiple"):
-                raise ValueError("takes a single record")
-            if row.refs is None:
-                row.refs = {}
-            row.refs[fdef.id] = tokens
-            return
-        try:
-            value = ftype.parse(raw, config, date_order=date_order, today=today)
-        except ValueError as exc:
-            if not (fdef.type in ("dropdown", "multi_select") and str(exc).startswith("not an option")):
-                raise
-            if not create_options:
-                options = [str(o) for o in config.get("options") or []]
-                raise ValueError(str(exc) + _did_you_mean(raw, options)
-                                 + " (--create-options adds new options)") from None
-            value = _with_new_options(fdef, raw, new_options)
-        if value is not None:
-            row.values[fdef.id] = value
-        return
-    if target == "title":
-        if text:
-            if len(text) > MAX_TITLE:
-                raise ValueError(f"a title has at most {MAX_TITLE} characters")
-            row.title = text
-    elif target == "list":
-        if text:
-            try:
-                row.list_id = schema.list(text).id
-            except NotFoundError:
-                raise ValueError(f"no such list in {schema.name!r}"
-                                 + _did_you_mean(text, [l.name for l in schema.lists])
-                                 + f" (lists: {', '.join(l.name for l in schema.lists) or 'none'})") from None
-    elif target == "tags":
-        row.tags = _shared(_split_tags(text)) if text else _NO_TAGS
-    elif target == "assignee":
-        if text:
-            row.assignee_id = users.find(text)
-    elif target == "description":
-        row.description = raw.replace("\r\n", "\n")
-    elif target == "due_date":
-        from .field_types import get_field_type
-
-        row.due = get_field_type("date").parse(raw, {}, date_order=date_order, today=today)
-    elif target == "id":
-        if text:
-            digits = text.lstrip("#")
-            if not digits.isdigit():
-                raise ValueError("expected a record id like 12")
-            row.id_value = int(digits)
-
-
-def _with_new_options(fdef, raw: str, new_options: dict):
-    known = {str(o).strip().casefold(): str(o) for o in (fdef.config.get("options") or [])}
-    added = new_options.setdefault(fdef.id, {})
-    parts = [raw] if fdef.type == "dropdown" else [p for p in (raw.split(";") if ";" in raw else raw.split(","))]
-    chosen = []
-    for part in parts:
-        name = " ".join(part.split())
-        if not name:
-            continue
-        cf = name.casefold()
-        if cf in known:
-            chosen.append(known[cf])
-        else:
-            if len(name) > 200:
-                raise ValueError("an option has at most 200 characters")
-            chosen.append(added.setdefault(cf, name))
-    if fdef.type == "dropdown":
-        return chosen[0] if chosen else None
-    return list(dict.fromkeys(chosen)) or None
-
-
-def _match_keys(schema, rows: list[_Row], key_col: Column | None, issues: list[ImportIssue]) -> None:
-    """With a key: find the existing record of each row (one query), refuse duplicate keys."""
-    if key_col is None:
-        return
-    from ..db.models import FieldValue, Record
-    from .decimals import from_scaled
-
-    live = (Record.project == schema.id) & (Record.archived == False)  # noqa: E712
-    existing: dict = {}
-    if key_col.target == "title":
-        for rid, title in Record.select(Record.id, Record.title).where(live).tuples():
-            existing.setdefault(_norm(title), []).append(rid)
-    elif key_col.target == "id":
-        for (rid,) in Record.select(Record.id).where(live).tuples():
-            existing[rid] = [rid]
-    else:
-        fdef = key_col.fdef
-        from .field_types import get_field_type
-
-        column = get_field_type(fdef.type).column_for(fdef.config)
-        col = {"text": FieldValue.text, "number": FieldValue.number, "date": FieldValue.date}[column]
-        query = (FieldValue.select(FieldValue.record, col).join(Record, on=(FieldValue.record == Record.id))
-                 .where(live & (FieldValue.field == fdef.id)).tuples())
-        for rid, value in query:
-            if value is None:
-                continue
-            if column == "number":
-                value = from_scaled(value)
-            elif column == "date" and isinstance(value, str):
-                value = dt.date.fromisoformat(value[:10])
-            existing.setdefault(_key_norm(value), []).append(rid)
-    seen: dict = {}
-    for row in rows:
-        if key_col.target == "title":
-            value = row.title
-        elif key_col.target == "id":
-            value = row.id_value
-        else:
-            value = row.values.get(key_col.fdef.id)
-        if row.bad:
-            continue
-        if value is None:
-            if key_col.target == "id":  # no id: a new record
-                if row.title is None:
-                    issues.append(ImportIssue(row.line, _header_of([key_col], "title"), "",
-                                              "a new record needs a title"))
-                    row.bad = True
-                continue
-            issues.append(ImportIssue(row.line, key_col.header, "", "the key column is empty"))
-            row.bad = True
-            continue
-        norm = _key_norm(value)
-        if norm in seen:
-            issues.append(ImportIssue(row.line, key_col.header, str(value),
-                                      f"the same key as line {seen[norm]}; each key may appear once"))
-            row.bad = True
-            continue
-        seen[norm] = row.line
-        row.key = norm
-        found = existing.get(norm, [])
-        if key_col.target == "id" and not found:
-            issues.append(ImportIssue(row.line, key_col.header, str(value), f"no record #{value} in "
-                                      f"{schema.name!r}"))
-            row.bad = True
-        elif len(found) > 1:
-            issues.append(ImportIssue(row.line, key_col.header, str(value),
-                                      f"{len(found)} records of {schema.name!r} have this key; make it unique first"))
-            row.bad = True
-        elif found:
-            row.record_id = found[0]
-        elif row.title is None:
-            issues.append(ImportIssue(row.line, _header_of([key_col], "title"), "", "a new record needs a title"))
-            row.bad = True
-
-
-class _Targets:
-    """Titles (and keys) of one referenced project: existing records plus, for the imported project
-    itself, the rows of the file."""
-
-    def __init__(self, project_id: int):
-        from ..db.models import Record
-
-        self.project_id = project_id
-        self.by_name: dict[str, set] = {}
-        self.ids: set[int] = set()
-        self.titles: list[str] = []
-        for rid, title in Record.select(Record.id, Record.title).where(
-                (Record.project == project_id) & (Record.archived == False)).tuples():  # noqa: E712
-            self.ids.add(rid)
-            self.titles.append(title)
-            self.by_name.setdefault(_norm(title), set()).add(("id", rid))
-        self._suggestions: dict[str, str] = {}
-
-    def add(self, name: str, target) -> None:
-        self.by_name.setdefault(_norm(name), set()).add(target)
-
-    def suggest(self, text: str) -> str:
-        if text not in self._suggestions:
-            self._suggestions[text] = _did_you_mean(text, self.titles)
-        return self._suggestions[text]
-
-
-def _resolve_references(schema, rows: list[_Row], columns: list[Column], key_col: Column | None,
-                        issues: list[ImportIssue]) -> None:
-    """Turn reference texts into record ids (or ``("row", index)`` for a row of this file), in one
-    query per referenced project; rows referring to rejected rows are rejected in turn."""
-    ref_cols = [c for c in columns if c.fdef is not None and c.fdef.type == "reference"]
-    if not ref_cols:
-        return
-    from ..db.models import Project
-
-    project_names = dict(Project.select(Project.id, Project.name).tuples())
-    targets: dict[int, _Targets] = {}
-    for col in ref_cols:
-        tid = col.fdef.config.get("target")
-        if tid not in targets:
-            targets[tid] = _Targets(tid)
-    own = targets.get(schema.id)
-    if own is not None:
-        for index, row in enumerate(rows):
-            if row.bad:
-                continue
-            marker = ("id", row.record_id) if row.record_id is not None else ("row", index)
-            if row.title:
-                own.add(row.title, marker)
-                own.titles.append(row.title)
-            if key_col is not None and key_col.target == "field" and row.key is not None:
-                own.add(str(row.values.get(key_col.fdef.id)), marker)
-        if key_col is not None and key_col.target == "field":
-            _add_existing_keys(own, schema, key_col)
-    line_of = {index: row.line for index, row in enumerate(rows)}
-    changed = True
-    while changed:
-        changed = False
-        for index, row in enumerate(rows):
-            if row.bad or not row.refs:
-                continue
-            resolved: dict = {}
-            for col in ref_cols:
-                fdef = col.fdef
-                tokens = row.refs.get(fdef.id)
-                if not tokens:
-                    continue
-                tgt = targets[fdef.config.get("target")]
-                out = []
-                for raw, token in tokens:
-                    if isinstance(token, int):
-                        if token not in tgt.ids:
-                            issues.append(ImportIssue(row.line, col.header, raw, f"no record #{token} in "
-                                                      f"{project_names.get(tgt.project_id)!r}"))
-                            row.bad = True
-                        out.append(token)
-                        continue
-                    found = tgt.by_name.get(_norm(token), set())
-                    live = {f for f in found if f[0] == "id" or not rows[f[1]].bad}
-                    if not live:
-                        if found:
-                            lines = sorted(line_of[f[1]] for f in found if f[0] == "row")
-                            reason = f"refers to the row on line {lines[0]}, which is rejected"
-                        else:
-                            reason = (f"no record with this title in {project_names.get(tgt.project_id)!r}"
-                                      + tgt.suggest(token))
-                        issues.append(ImportIssue(row.line, col.header, raw, reason))
-                        row.bad = True
-                        continue
-                    if len(live) > 1:
-                        issues.append(ImportIssue(row.line, col.header, raw,
-                                                  f"{len(live)} records have this title; give the id instead "
-                                                  "(e.g. #12)"))
-                        row.bad = True
-                        continue
-                    (kind, ref), = live
-                    out.append(ref if kind == "id" else ("row", ref))
-                out = list(dict.fromkeys(out))
-                resolved[fdef.id] = out if fdef.config.get("multiple") else (out[0] if out else None)
-            if row.bad:
-                changed = True
-                continue
-            row.values.update(resolved)
-        if changed:  # a newly rejected row may be referenced by others: check again from scratch
-            for row in rows:
-                if not row.bad and row.refs:
-                    for fid in row.refs:
-                        row.values.pop(fid, None)
-    for row in rows:
-        if not row.bad:
-            row.refs = None
-
-
-def _add_existing_keys(own: _Targets, schema, key_col: Column) -> None:
-    from ..db.models import FieldValue, Record
-
-    query = (FieldValue.select(FieldValue.record, FieldValue.text)
-             .join(Record, on=(FieldValue.record == Record.id))
-             .where((Record.project == schema.id) & (Record.archived == False)  # noqa: E712
-                    & (FieldValue.field == key_col.fdef.id) & FieldValue.text.is_null(False)).tuples())
-    for rid, text in query:
-        own.add(text, ("id", rid))
-
-
 # ---------------------------------------------------------------------------------------------
-# Writing
+# Updates (--key)
 
 
-def _write(actor, schema, rows: list[_Row], columns: list[Column], new_options: dict, report: ImportReport,
-           progress) -> None:
-    from ..db.models import Field, FieldValue
-    from .computed import FieldGraph, propagate
-    from .records import NewRecord, create_records_bulk
-    from .values import full_row, storage_rows
-
-    for col in columns:
-        if col.fdef is not None and col.fdef.id in new_options:
-            Field.update(config=json.dumps(col.fdef.config)).where(Field.id == col.fdef.id).execute()
-    fields = {f.id: f for f in schema.fields}
-    for col in columns:
-        if col.fdef is not None:
-            fields[col.fdef.id] = col.fdef
-    schema.fields = [fields[f.id] for f in schema.fields]
-
-    good = [r for r in rows if not r.bad]
-    new_rows = [r for r in good if r.record_id is None]
-    updates = [r for r in good if r.record_id is not None]
-    deferred: list[tuple[_Row, int, object]] = []
-    total = len(good)
-    done = 0
-    for start in range(0, len(new_rows), WRITE_CHUNK):
-        batch = new_rows[start:start + WRITE_CHUNK]
-        items = []
-        for row in batch:
-            values = {}
-            for fid, value in row.values.items():
-                if _has_row_ref(value):
-                    deferred.append((row, fid, value))
-                else:
-                    values[fid] = value
-            items.append(NewRecord(row.title, list_id=row.list_id, tags=row.tags or (), values=values,
-                                   assignee_id=row.assignee_id, description=row.description or "",
-                                   due_date=row.due))
-        ids = create_records_bulk(actor, schema, items, moved_events=False)
-        for row, rid in zip(batch, ids):
-            row.record_id = rid
-        done += len(batch)
-        if progress:
-            progress("write", done, total)
-
-    def fill(value):
-        """("row", index) placeholders → the ids of the records created for those rows."""
-        if isinstance(value, tuple):
-            return rows[value[1]].record_id
-        if isinstance(value, list):
-            return list(dict.fromkeys(rows[v[1]].record_id if isinstance(v, tuple) else v for v in value))
-        return value
-
-    if deferred:
-        # rows of this file referencing rows created just now
-        value_rows = []
-        changed: dict[int, set[int]] = {}
-        for row, fid, value in deferred:
-            value = fill(value)
-            value_rows.extend(full_row(r) for r in storage_rows(row.record_id, fields[fid], value))
-            changed.setdefault(fid, set()).add(row.record_id)
-        for s in range(0, len(value_rows), 2000):
-            FieldValue.insert_many(value_rows[s:s + 2000]).execute()
-        propagate(changed, FieldGraph())
-    report.created = len(new_rows)
-    if updates:
-        changed_count = _apply_updates(actor, schema, updates, columns, fill, fields)
-        report.updated = changed_count
-        report.unchanged = len(updates) - changed_count
-        if progress:
-            progress("write", total, total)
-    report.record_ids = [r.record_id for r in good]
-
-
-def _has_row_ref(value) -> bool:
-    if isinstance(value, tuple):
-        return True
-    return isinstance(value, list) and any(isinstance(v, tuple) for v in value)
-
-
-def _apply_updates(actor, schema, updates: list[_Row], columns: list[Column], fill, fields) -> int:
+def _apply_updates(actor, schema, updates: list[_Row], columns: list[Column]) -> int:
     """Update existing records (upsert): only what differs, through ``update_record`` (events,
     versions, formulas and lookups downstream). Returns how many records changed."""
     from ..db.models import Record, RecordTag, Tag
+    from .project_schema import load_schema
     from .records import move_record, tag_record, update_record
     from .values import load_values
 
+    fields = {f.id: f for f in load_schema(schema.id).fields}  # with options added by this import
     ids = [r.record_id for r in updates]
     current: dict[int, dict] = {}
     tags: dict[int, set[str]] = {}
@@ -1075,7 +1384,7 @@ def _apply_updates(actor, schema, updates: list[_Row], columns: list[Column], fi
             if col.fdef is None:
                 continue
             fdef = fields[col.fdef.id]
-            new = fill(row.values.get(fdef.id))
+            new = row.values.get(fdef.id)
             if not _same(fdef, olds.get(fdef.id), new):
                 values[fdef.name] = new
         kwargs: dict = {}
@@ -1122,14 +1431,47 @@ def _as_date(value):
 def _same(fdef, old, new) -> bool:
     from .values import json_value
 
-    if fdef.type == "reference":
+    if fdef.type in ("reference", "file"):
         def ids(v):
             if v is None:
                 return []
             items = v if isinstance(v, list) else [v]
             return [i["id"] if isinstance(i, dict) else i for i in items]
+        if fdef.type == "file":
+            return _same_files(ids(old), ids(new))
         return ids(old) == ids(new)
     return json_value(fdef, old) == json_value(fdef, new)
+
+
+def _same_files(old_ids: list[int], new_items: list) -> bool:
+    """Attachments ``old_ids`` against the cell's items (attachment ids kept, or paths): the same when
+    each path holds the same name and bytes as the attachment in its place."""
+    if len(old_ids) != len(new_items):
+        return False
+    from ..db.models import Attachment
+
+    for old, new in zip(old_ids, new_items):
+        if isinstance(new, int):
+            if new != old:
+                return False
+            continue
+        att = Attachment.select(Attachment.name, Attachment.size, Attachment.sha256).where(
+            Attachment.id == old).first()
+        if att is None or att.name != new.name or att.size != new.stat().st_size:
+            return False
+        if att.sha256 != _sha256_of(new):
+            return False
+    return True
+
+
+def _sha256_of(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_rejects(source: str | os.PathLike, fmt: CsvFormat, target: str | os.PathLike,

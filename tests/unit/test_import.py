@@ -265,24 +265,25 @@ def test_dry_run_writes_nothing(crm, tmp_path):
 
 def test_interrupted_import_leaves_the_database_as_it_was(crm, tmp_path, monkeypatch):
     import crm_tui.domain.csv_import as mod
-    import crm_tui.domain.records as records
+    from crm_tui.domain.import_writer import ChunkWriter
 
     before = counts()
     monkeypatch.setattr(mod, "WRITE_CHUNK", 10)
-    real = records.create_records_bulk
+    real = ChunkWriter.create
     calls = []
 
-    def flaky(*args, **kwargs):
+    def flaky(self, rows, **kwargs):
         calls.append(1)
         if len(calls) == 3:
-            raise KeyboardInterrupt  # Ctrl-C mid-way, after two chunks were inserted
-        return real(*args, **kwargs)
+            assert counts()[0] == before[0] + 20  # two chunks are in the (open) transaction
+            raise KeyboardInterrupt  # Ctrl-C mid-way
+        return real(self, rows, **kwargs)
 
-    monkeypatch.setattr(records, "create_records_bulk", flaky)
+    monkeypatch.setattr(ChunkWriter, "create", flaky)
     text = "title,Amount\n" + "".join(f"R{i},{i}\n" for i in range(50))
     with pytest.raises(KeyboardInterrupt):
         import_csv(crm, "Deals", write(tmp_path / "d.csv", text))
-    assert counts() == before
+    assert len(calls) == 3 and counts() == before
 
 
 def test_key_upserts_instead_of_duplicating(crm, tmp_path):
@@ -460,3 +461,264 @@ def test_cli_import_reports_and_exit_codes(crm, tmp_path, capsys):
     assert Record.select().count() == 0
     assert main(["import", "Deals", str(path), "--user", "admin", "--rejects", "x.csv"]) == 2
     assert "only with --skip-bad" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------
+# Streaming: rows are written a chunk at a time inside the one transaction
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 3 rows, and the sizes of the chunks written (a spy on the writer)."""
+    import crm_tui.domain.csv_import as mod
+    from crm_tui.domain.import_writer import ChunkWriter
+
+    monkeypatch.setattr(mod, "WRITE_CHUNK", 3)
+    real = ChunkWriter.create
+    written: list[int] = []
+
+    def spy(self, rows, **kwargs):
+        ids = real(self, rows, **kwargs)
+        if ids and ids[0] > 0:
+            written.append(len(ids))
+        return ids
+
+    monkeypatch.setattr(ChunkWriter, "create", spy)
+    return written
+
+
+def test_same_file_reference_to_a_row_several_chunks_later_resolves(crm, tmp_path, small_chunks):
+    lines = ["title,Code,Parent", "Child 0,C0,Holding", "Child 1,C1,holding ", "Grandchild,G1,child 0"]
+    lines += [f"Filler {i},F{i}," for i in range(8)]
+    lines += ["Holding,H1,"]  # line 13: four chunks after its first mention
+    report = import_csv(crm, "Companies", write(tmp_path / "c.csv", "\n".join(lines) + "\n"))
+    assert report.ok, report.issues
+    assert report.created == 12 and small_chunks == [3, 3, 3, 3]  # written as it was read
+    companies = fields_of(crm, "Companies")
+    assert companies["Child 0"]["fields"]["Parent"]["title"] == "Holding"
+    assert companies["Child 1"]["fields"]["Parent"]["title"] == "Holding"
+    assert companies["Grandchild"]["fields"]["Parent"]["title"] == "Child 0"
+    assert companies["Filler 3"]["fields"]["Parent"] is None
+    assert report.record_ids == [companies[line.split(",")[0]]["id"] for line in lines[1:]]  # file order
+
+
+def test_strict_import_with_a_bad_row_in_the_last_chunk_writes_nothing(crm, tmp_path, small_chunks):
+    before = counts()
+    text = "title,Amount\n" + "".join(f"R{i},{i}\n" for i in range(10)) + "Last,ten\n"
+    report = import_csv(crm, "Deals", write(tmp_path / "d.csv", text))
+    assert small_chunks == [3, 3, 3]  # three chunks went into the transaction before the bad row...
+    assert not report.ok and not report.written and counts() == before  # ...and were rolled back
+    assert [(i.line, i.column, i.value) for i in report.issues] == [(12, "Amount", "ten")]
+    assert (report.rows, report.created, report.rejected, report.record_ids) == (11, 10, 1, [])
+
+
+def test_strict_import_refused_by_a_reference_known_bad_only_at_the_end(crm, tmp_path, small_chunks):
+    before = counts()
+    text = "title,Parent\nA,Nowhere Ltd\n" + "".join(f"R{i},A\n" for i in range(7))
+    report = import_csv(crm, "Companies", write(tmp_path / "c.csv", text))
+    assert not report.written and counts() == before
+    assert report.issues[0].line == 2 and 'no record with this title in' in report.issues[0].reason
+    assert [i.reason for i in report.issues[1:]] == ["refers to the row on line 2, which is rejected"] * 7
+    assert report.rejected == 8 and report.bad_lines == list(range(2, 10))
+
+
+def test_skip_bad_removes_written_rows_whose_reference_fails_later(crm, tmp_path, small_chunks):
+    text = ("title,Code,Parent\n"
+            "Early,E1,Late\n"        # written in the first chunk, refers to a row further down...
+            "Fine,F1,\n"
+            "Fine 2,F2,early\n"      # ...and is referred to itself
+            "Fine 3,F3,\n"
+            "Late,L1,Nowhere Ltd\n"  # ...which turns out bad at the end of the file
+            "Fine 4,F4,fine\n")
+    rejects = tmp_path / "rejects.csv"
+    report = import_csv(crm, "Companies", write(tmp_path / "c.csv", text), skip_bad=True, rejects=rejects)
+    assert report.written and (report.created, report.rejected) == (3, 3)
+    companies = fields_of(crm, "Companies")
+    assert sorted(companies) == ["Fine", "Fine 3", "Fine 4"]
+    assert companies["Fine 4"]["fields"]["Parent"]["title"] == "Fine"
+    assert sorted(report.record_ids) == sorted(r["id"] for r in companies.values())
+    assert Record.select().count() == 3 and Event.select().count() == 3  # nothing left of the removed
+    reasons = {i.line: i.reason for i in report.issues}
+    assert reasons[2] == "refers to the row on line 6, which is rejected"
+    assert reasons[4] == "refers to the row on line 2, which is rejected"
+    assert "no record with this title" in reasons[6]
+    with rejects.open(newline="", encoding="utf-8") as fh:
+        assert [r["title"] for r in csv.DictReader(fh)] == ["Early", "Fine 2", "Late"]
+
+
+def test_upsert_across_chunks_with_an_update_referring_to_a_new_row_further_down(crm, tmp_path, small_chunks):
+    first = "title,Code,Parent\n" + "".join(f"Co {i},K{i},\n" for i in range(5))
+    assert import_csv(crm, "Companies", write(tmp_path / "a.csv", first), key="Code").created == 5
+    again = ("title,Code,Parent\n"
+             "Co 0,K0,New parent\n"  # an update whose reference is written at the end
+             "Co 1,K1,\nCo 2 renamed,K2,\nCo 3,K3,k0\nCo 4,K4,\n"
+             "New parent,K9,\n")
+    report = import_csv(crm, "Companies", write(tmp_path / "b.csv", again), key="Code")
+    assert report.ok, report.issues
+    assert (report.created, report.updated, report.unchanged) == (1, 3, 2)
+    companies = fields_of(crm, "Companies")
+    assert companies["Co 0"]["fields"]["Parent"]["title"] == "New parent"
+    assert companies["Co 3"]["fields"]["Parent"]["title"] == "Co 0"
+    assert "Co 2 renamed" in companies and len(companies) == 6
+
+
+def test_update_applied_early_is_rolled_back_when_its_reference_turns_ambiguous(crm, tmp_path, small_chunks,
+                                                                                  monkeypatch):
+    import crm_tui.domain.csv_import as mod
+
+    first = "title,Code,Parent\n" + "".join(f"Co {i},K{i},\n" for i in range(4))
+    assert import_csv(crm, "Companies", write(tmp_path / "a.csv", first), key="Code").created == 4
+    before = counts()
+    small_chunks.clear()
+    applied = []
+    real = mod._apply_updates
+    monkeypatch.setattr(mod, "_apply_updates", lambda actor, schema, rows, columns: (
+        applied.append([r.title for r in rows]), real(actor, schema, rows, columns))[1])
+    again = ("title,Code,Parent\n"
+             "Co 0,K0,co 1\n"  # resolves to the existing "Co 1" when its chunk is written...
+             "Co 2,K2,\nCo 3,K3,\nX,X1,\n"
+             "Co 1,K7,\n")     # ...but a new row of the same title turns up: which one is meant?
+    report = import_csv(crm, "Companies", write(tmp_path / "b.csv", again), key="Code")
+    assert applied == [["Co 0", "Co 2", "Co 3"]] and small_chunks == [2]  # written, then refused
+    assert not report.written and counts() == before
+    assert [(i.line, i.reason) for i in report.issues] == [(2, "2 records have this title; give the id instead "
+                                                                "(e.g. #12)")]
+    assert fields_of(crm, "Companies")["Co 0"]["fields"]["Parent"] is None
+
+
+def test_dry_run_report_is_the_real_report_and_writes_nothing(crm, tmp_path, small_chunks):
+    text = ("title,Code,Parent\nA,A1,C\nB,B1,zzz\nC,C1,\nD,D1,b\n"
+            + "".join(f"R{i},R{i},a\n" for i in range(6)))
+    path = write(tmp_path / "c.csv", text)
+    before = counts()
+    dry = import_csv(crm, "Companies", path, dry_run=True, skip_bad=True)
+    assert counts() == before and small_chunks == []
+    real = import_csv(crm, "Companies", path, skip_bad=True, rejects=tmp_path / "r.csv")
+    strip = ("written", "dry_run", "rejects_file")
+    assert {k: v for k, v in dry.to_json().items() if k not in strip} == \
+           {k: v for k, v in real.to_json().items() if k not in strip}
+    assert (real.created, real.rejected) == (8, 2)
+
+
+def test_formulas_computed_from_parsed_rows_match_a_recompute(crm, tmp_path):
+    from crm_tui.db.connection import run_write
+    from crm_tui.domain.computed import recompute_all
+
+    import_csv(crm, "Companies", write(tmp_path / "c.csv", "title,Code\nAcme,A1\n"))
+    text = "title,Qty,Company\n" + "".join(f"D{i},{i * 1.5 - 7},{'Acme' if i % 2 else ''}\n" for i in range(30))
+    text += "Blank,,\n"
+    assert import_csv(crm, "Deals", write(tmp_path / "d.csv", text)).ok
+    stored = {r["title"]: (r["fields"]["Double"], r["fields"]["Company code"]) for r in list_records(crm, "Deals")}
+    run_write(recompute_all)
+    again = {r["title"]: (r["fields"]["Double"], r["fields"]["Company code"]) for r in list_records(crm, "Deals")}
+    assert stored == again and stored["D3"] == ("-5", "A1") and stored["Blank"] == ("0", None)
+
+
+def test_text_that_bulk_loading_must_escape_reads_back_exactly(crm, tmp_path):
+    # a hundred rows and more go in with COPY on PostgreSQL: tabs, backslashes, newlines and "\\N"
+    tricky = ["a\tb", "back\\slash", "line one\nline two", "\\N", "\\.", "ends with \\", "émoji 😀", 'say "hi"']
+    rows = [[f"T{i:03d}", tricky[i % len(tricky)]] for i in range(160)]
+    path = tmp_path / "t.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([["title", "Zip"], *rows])
+    report = import_csv(crm, "Deals", path)
+    assert report.ok and report.created == 160, report.issues[:3]
+    got = {r["title"]: r["fields"]["Zip"] for r in list_records(crm, "Deals")}
+    assert got == {title: text for title, text in rows}
+
+
+# ------------------------------------------------------------------------------------------------
+# File (attachment) columns
+
+
+@pytest.fixture
+def files_crm(crm, tmp_path):
+    add_field(crm, "Deals", "Contract", "file")
+    add_field(crm, "Deals", "Docs", "file", multiple=True)
+    folder = tmp_path / "export"
+    (folder / "docs").mkdir(parents=True)
+    (folder / "contract.pdf").write_bytes(b"%PDF contract")
+    (folder / "docs" / "a.txt").write_text("note a")
+    (tmp_path / "elsewhere.txt").write_text("absolute")
+    return crm
+
+
+def attachments_of(actor, title: str, field: str):
+    from crm_tui.domain.values import attachment_bytes
+
+    value = fields_of(actor, "Deals")[title]["fields"][field]
+    items = value if isinstance(value, list) else [value] if value else []
+    return [attachment_bytes(v["id"]) for v in items]
+
+
+def test_file_columns_import_paths_relative_to_the_csv_folder(files_crm, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the CSV's folder: relative paths must not depend on it
+    absolute = tmp_path / "elsewhere.txt"
+    text = ("title,Contract,Docs\n"
+            f"One,contract.pdf,docs/a.txt; {absolute}\n"
+            "Two,,\n")
+    report = import_csv(files_crm, "Deals", write(tmp_path / "export" / "d.csv", text))
+    assert report.ok, report.issues
+    assert report.mapping == {"title": "title", "Contract": "Contract", "Docs": "Docs"}
+    assert attachments_of(files_crm, "One", "Contract") == [("contract.pdf", b"%PDF contract")]
+    assert attachments_of(files_crm, "One", "Docs") == [("a.txt", b"note a"), ("elsewhere.txt", b"absolute")]
+    assert attachments_of(files_crm, "Two", "Docs") == []
+
+
+def test_missing_or_too_big_files_are_bad_cells_naming_the_path(files_crm, tmp_path, monkeypatch):
+    import crm_tui.domain.values as values
+    from crm_tui.db.models import Attachment
+
+    monkeypatch.setattr(values, "MAX_ATTACHMENT_BYTES", 10)
+    folder = tmp_path / "export"
+    before = counts()
+    text = ("title,Contract,Docs\n"
+            "Good,,docs/a.txt\n"
+            "Missing,nope.pdf,\n"
+            "Big,contract.pdf,docs\n"
+            "Two,,docs/a.txt;contract.pdf\n")
+    report = import_csv(files_crm, "Deals", write(folder / "d.csv", text))
+    assert not report.written and counts() == before and Attachment.select().count() == 0
+    got = [(i.line, i.column, i.value, i.reason) for i in report.issues]
+    assert got == [
+        (3, "Contract", "nope.pdf", f"no such file: {folder / 'nope.pdf'} (a relative path is read from the CSV "
+                                    "file's folder)"),
+        (4, "Contract", "contract.pdf", f"{folder / 'contract.pdf'} is larger than 0 MB, the attachment size limit"),
+        (4, "Docs", "docs", f"{folder / 'docs'} is a folder, not a file"),
+        (5, "Docs", "docs/a.txt;contract.pdf", f"{folder / 'contract.pdf'} is larger than 0 MB, the attachment "
+                                               "size limit"),
+    ]
+    two_in_one = write(folder / "e.csv", "title,Contract\nX,docs/a.txt; contract.pdf\n")
+    assert import_csv(files_crm, "Deals", two_in_one).issues[0].reason == "takes a single file"
+
+
+def test_file_columns_round_trip_through_an_export(files_crm, tmp_path):
+    from crm_tui.domain.csv_export import export_records
+
+    folder = tmp_path / "export"
+    text = "title,Contract,Docs\nOne,contract.pdf,docs/a.txt\n"
+    assert import_csv(files_crm, "Deals", write(folder / "d.csv", text)).ok
+    out = folder / "out.csv"
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        export_records(files_crm, "Deals", fh)
+    with out.open(newline="", encoding="utf-8") as fh:
+        row = next(csv.DictReader(fh))
+    assert (row["Contract"], row["Docs"]) == ("contract.pdf", "a.txt")  # file names
+    # onto itself by id: the names are the record's own attachments, nothing changes
+    report = import_csv(files_crm, "Deals", out, key="id")
+    assert report.ok and (report.updated, report.unchanged) == (0, 1), report.issues
+    # a changed file beside the export replaces the attachment; the same bytes do not
+    (folder / "contract.pdf").write_bytes(b"%PDF contract v2")
+    report = import_csv(files_crm, "Deals", out, key="id")
+    assert report.ok and report.updated == 1
+    assert attachments_of(files_crm, "One", "Contract") == [("contract.pdf", b"%PDF contract v2")]
+    assert import_csv(files_crm, "Deals", out, key="id").unchanged == 1
+    # into another project, with the files beside the CSV
+    (folder / "a.txt").write_text("note a")
+    add_project(files_crm, "Copy")
+    add_field(files_crm, "Copy", "Contract", "file")
+    add_field(files_crm, "Copy", "Docs", "file", multiple=True)
+    report = import_csv(files_crm, "Copy", out, mapping=["list="])
+    assert report.ok and report.created == 1, report.issues
+    copy = list_records(files_crm, "Copy")[0]["fields"]
+    assert copy["Contract"]["name"] == "contract.pdf" and [d["name"] for d in copy["Docs"]] == ["a.txt"]
