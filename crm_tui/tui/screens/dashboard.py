@@ -31,10 +31,11 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ..dbwork import cancelled, db_session
 from ..widgets.header import AppHeader
+from ..widgets.key_hints import KeyHints
 from .base import CrmModal, CrmScreen
 
 ROW_LINES = 5  # terminal lines per grid row: a stat card is one row, a chart three
@@ -154,7 +155,7 @@ class DashboardScreen(CrmScreen):
         with VerticalScroll(id="dashboard-scroll"):
             yield Grid(id="dashboard-grid")
         yield Static("", id="dashboard-empty")
-        yield Footer(compact=True)
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one("#dashboard-empty").display = False

@@ -14,10 +14,11 @@ from textual import on, work
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.message import Message
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from ..dbwork import db_session
 from ..widgets.header import AppHeader
+from ..widgets.key_hints import KeyHints
 from .base import CrmScreen
 
 WELCOME = ("[b]Welcome to crm-tui[/b]\n\nThis workspace has no projects yet. The Sales CRM template "
@@ -47,7 +48,7 @@ class FirstRunScreen(CrmScreen):
                 yield Button("Install the Sales CRM template  (i)", id="template", variant="primary", compact=True)
                 yield Button("Template + demo data  (d)", id="demo", compact=True)
                 yield Static("", id="first-run-status")
-        yield Footer(compact=True)
+        yield KeyHints()
 
     @on(Button.Pressed, "#template")
     def _template(self) -> None:

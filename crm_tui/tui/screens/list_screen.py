@@ -9,9 +9,10 @@ table of items read in a thread worker, a status line and the footer.
 from __future__ import annotations
 
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from ..widgets.header import AppHeader
+from ..widgets.key_hints import KeyHints
 from .base import CrmScreen
 
 
@@ -48,7 +49,7 @@ class ListScreen(CrmScreen):
         yield DataTable(id=self.table_id, cursor_type="row")
         if self.status_id:
             yield Static("", id=self.status_id)
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

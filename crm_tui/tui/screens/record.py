@@ -39,7 +39,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.containers import Vertical
-from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from ...errors import ConflictError, CrmError, ValidationError
@@ -47,8 +47,8 @@ from ..dbwork import db_session
 from ..widgets.field_editors import (ChoiceInput, FieldRow, ReferenceInput, _area, _input, _text, date_hint,
                                      editor_for)
 from ..widgets.header import AppHeader
-from .base import CrmScreen
-from .base import CrmModal
+from ..widgets.key_hints import KeyHints
+from .base import CrmModal, CrmScreen
 from .confirm import ConfirmScreen
 
 
@@ -219,7 +219,7 @@ class RecordScreen(CrmScreen):
             with TabPane("History", id="tab-history"):
                 yield OptionList(id="history")
         yield Static("", id="conflict")
-        yield Footer(compact=True)
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one("#conflict").display = False

@@ -38,12 +38,13 @@ from textual import on, work
 from textual.binding import Binding
 from textual.message import Message
 from textual.containers import Vertical
-from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from ..cells import fit
 from ..dbwork import cancelled, db_session
 from ..widgets.header import AppHeader
+from ..widgets.key_hints import KeyHints
 from .base import CrmModal, CrmScreen
 from .confirm import ConfirmScreen
 from .form import Entry, FormDialog
@@ -140,7 +141,7 @@ class SettingsScreen(CrmScreen):
             for name in TABS:
                 with TabPane(name.title(), id=f"tab-{name}"):
                     yield OptionList(id=f"settings-{name}", classes="settings-list")
-        yield Footer(compact=True)
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one(f"#settings-{self.start_tab}", OptionList).focus()

@@ -21,13 +21,14 @@ from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from ...errors import PermissionDenied
 from ..cells import fit
 from ..dbwork import cancelled, db_session
 from ..widgets.header import AppHeader
+from ..widgets.key_hints import KeyHints
 from .base import CrmScreen
 from .form import Entry, FormDialog
 from .picker import ChoiceScreen
@@ -89,7 +90,7 @@ class UsersScreen(CrmScreen):
             with TabPane("Roles", id="tab-roles"):
                 yield Static("", id="users-project", markup=False)
                 yield OptionList(id="roles-list", classes="settings-list")
-        yield Footer(compact=True)
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one("#users-denied").display = False
