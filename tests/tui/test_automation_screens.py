@@ -8,7 +8,7 @@ import pytest
 
 from crm_tui.domain.automations.rules import list_rules
 from crm_tui.domain.record_views import list_records
-from crm_tui.tui.screens.automations import automation_interval
+from crm_tui.tui.automation_ticks import automation_interval
 
 from tests.tui.tuihelpers import screen_text, settle
 
