@@ -19,6 +19,7 @@ number of seconds) the automation tick runs in a thread worker.
 from __future__ import annotations
 
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from textual import on, work
@@ -97,10 +98,12 @@ class CrmApp(App[int]):
     ]
 
     def __init__(self, db_url: str, actor, *, theme: str | None = None, poll_seconds: float = 3.0,
-                 automations: float | bool | None = None):
+                 automations: float | bool | None = None, first_view: Future | None = None):
         """``automations``: seconds between automation ticks, False for none, None for the config
-        (``CRM_TUI_AUTOMATIONS``, ``[automations]``)."""
+        (``CRM_TUI_AUTOMATIONS``, ``[automations]``). ``first_view``: the first screen's data being
+        read already (``read_first_view``), else the app reads it."""
         super().__init__()
+        self.first_view = first_view
         self.db_url = db_url
         self.actor = actor
         self.workspace = workspace_name(db_url)
@@ -140,7 +143,10 @@ class CrmApp(App[int]):
 
     def on_load(self) -> None:
         # before the terminal is even set up: the first screen's data is read while Textual starts
-        self.load_projects(open_first=True)
+        if self.first_view is None:
+            self.load_projects(open_first=True)
+        elif not self.first_view.done():
+            self.await_first_view()
 
     def on_mount(self) -> None:
         keymap = settings.keymap()
@@ -148,6 +154,27 @@ class CrmApp(App[int]):
             self.set_keymap(keymap)
         for problem in self.theme_problems:
             self.notify(problem, severity="warning")
+        if self.first_view is not None and self.first_view.done():
+            # read before the app started: the first frame is the project's screen, not a blank one
+            self._first_view_read(self.first_view)
+
+    @work(thread=True, exclusive=True, group="projects", exit_on_error=False)
+    def await_first_view(self) -> None:
+        """The start-up read was slower than the app's start (a locked or distant database): wait."""
+        wait([self.first_view])
+        self.call_from_thread(self._first_view_read, self.first_view)
+
+    def _first_view_read(self, future: Future) -> None:
+        try:
+            projects, ready = future.result()
+        except Exception as exc:  # noqa: BLE001 - read again the usual way, which reports it
+            self.log.warning(f"start-up read failed: {exc!r}")
+            self.load_projects(open_first=True)
+            return
+        if ready is None:  # no project: the first-run screen
+            self.post_message(ProjectsLoaded(projects, first_run=True))
+        else:
+            self._screen_ready(ScreenReady(*ready, projects=projects))
 
     def _after_first_paint(self) -> None:
         """What the first screen does not need: the palette's data (record counts, dashboards, unread
@@ -161,7 +188,7 @@ class CrmApp(App[int]):
         self._start_automations()
 
     def _start_automations(self) -> None:
-        from .screens.automations import automation_interval, start_automation_ticks
+        from .automation_ticks import automation_interval, start_automation_ticks
 
         seconds = self.automations
         if seconds is None:
@@ -240,13 +267,7 @@ class CrmApp(App[int]):
             self.post_message(UnreadCounted(count))
 
     def _fetch_view(self, project_id: int, view: str):
-        if view == "board":
-            from .screens.board import fetch_board
-
-            return fetch_board(self.actor, project_id)
-        from .screens.table import fetch_table
-
-        return fetch_table(self.actor, project_id)
+        return fetch_view(self.actor, project_id, view)
 
     @on(ProjectsLoaded)
     def _projects_loaded(self, message: ProjectsLoaded) -> None:
@@ -541,6 +562,40 @@ class CrmApp(App[int]):
             self.notify(f"unexpected error: {type(error).__name__}: {error}", severity="error", timeout=8)
 
 
+def fetch_view(actor, project_id: int, view: str):
+    """The data a project's ``view`` (``table`` or ``board``) shows first."""
+    if view == "board":
+        from .screens.board import fetch_board
+
+        return fetch_board(actor, project_id)
+    from .screens.table import fetch_table
+
+    return fetch_table(actor, project_id)
+
+
+def _first_view(actor) -> tuple[list[dict], tuple | None]:
+    from ..domain.board import project_views
+
+    with db_session():
+        projects = project_views()
+        if not projects:
+            return projects, None
+        first = projects[0]
+        return projects, (first["id"], first["view"], fetch_view(actor, first["id"], first["view"]))
+
+
+def read_first_view(actor, wait_seconds: float = 0.5) -> Future:
+    """Start reading the first project's screen before the app starts, and give it up to
+    ``wait_seconds``: read before Textual starts, the first frame the terminal gets is that screen
+    (one paint instead of a blank screen, then the screen: fewer bytes, sooner). A database slower
+    than that does not hold the app back: it starts and waits for the read in a worker."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="first-view")
+    future = pool.submit(_first_view, actor)
+    pool.shutdown(wait=False)
+    wait([future], timeout=wait_seconds)
+    return future
+
+
 def run_tui(db_url: str, user_name: str, *, theme: str | None = None) -> int:
     """Open the database, resolve the user, run the app; returns the process exit code.
 
@@ -558,6 +613,6 @@ def run_tui(db_url: str, user_name: str, *, theme: str | None = None) -> int:
     except CrmError as exc:
         print(f"crm-tui: {exc}", file=sys.stderr)
         return exc.exit_code
-    app = CrmApp(db_url, actor, theme=theme)
+    app = CrmApp(db_url, actor, theme=theme, first_view=read_first_view(actor))
     result = app.run()
     return int(result or 0) if app.return_code in (None, 0) else int(app.return_code)
