@@ -34,6 +34,10 @@ def register(sub, common) -> None:
     p.add_argument("--create-options", action="store_true", help="add unknown dropdown/multi-select options")
     p.add_argument("--date-order", default="YMD", choices=["DMY", "MDY", "YMD"],
                    help="how to read 05/03/2026 (ISO dates always work)")
+    p.add_argument("--files-from", metavar="DIR",
+                   help="the folder file (attachment) columns may read from; relative paths are read from "
+                        "it too. Default: the CSV's folder. A path leading outside it (.., a symlink, an "
+                        "absolute path) is a bad cell, so a CSV cannot pull in your other files")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="export a project's records as CSV (default) or JSON")
@@ -102,7 +106,8 @@ def cmd_import(args) -> int:
 
     report = import_csv(session.actor, args.project, args.file, mapping=args.map, key=args.key,
                         dry_run=args.dry_run, skip_bad=args.skip_bad, rejects=args.rejects,
-                        create_options=args.create_options, date_order=args.date_order, progress=progress)
+                        create_options=args.create_options, date_order=args.date_order, progress=progress,
+                        files_from=args.files_from)
     if not args.json and sys.stderr.isatty():
         sys.stderr.write("\r" + " " * 40 + "\r")
     refused = bool(report.issues) and not args.skip_bad

@@ -13,8 +13,11 @@ Importing: columns map to fields by name (case-insensitive, trimmed) or by an ex
 pseudo-fields ``title``, ``list``, ``tags``, ``assignee`` (and ``description``, ``due_date``) are
 targets too. A file (attachment) column holds one or more paths separated by ``;``, relative ones read
 from the CSV file's folder; an update may also name the record's current attachments (what an export
-writes). References are resolved by title or by the key field, in one query per referenced project,
-including rows of the same file that are referenced before they appear. With any bad row nothing is
+writes). Files are confined: a path (after ``..`` and symlinks are resolved) must lie inside the CSV's
+folder, or inside ``files_from`` when given (which is then also the base of relative paths), so a CSV
+from someone else cannot pull the importing user's private files into the shared database. References
+are resolved by title or by the key field, in one query per referenced project, including rows of the
+same file that are referenced before they appear. With any bad row nothing is
 written unless ``skip_bad`` is set; the report lists every bad cell (line, column, value, why), and
 ``skip_bad`` writes the bad rows with a ``reason`` column to a CSV the user can fix and import again.
 ``key`` makes the import an upsert.
@@ -697,9 +700,14 @@ class _Refused(Exception):
 def import_csv(actor, project, path: str | os.PathLike, *, mapping=None, key: str | None = None,
                dry_run: bool = False, skip_bad: bool = False, rejects: str | os.PathLike | None = None,
                create_options: bool = False, date_order: str = "YMD", today: dt.date | None = None,
-               progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
+               progress: Callable[[str, int, int], None] | None = None,
+               files_from: str | os.PathLike | None = None) -> ImportReport:
     """Import ``path`` into ``project``; see the module docstring. Returns the report (never raises for
     bad rows: ``report.ok`` is False and, without ``skip_bad``, nothing was written).
+
+    File cells may only name files inside ``files_from`` (a folder; relative paths are read from it),
+    by default inside the CSV file's folder; a path outside is a bad cell. A CSV read from standard
+    input or a pipe has no folder: its file cells need ``files_from``.
 
     ``progress(phase, done, total)`` is called after each chunk: phase ``write`` (``read`` for a dry
     run) with the rows done so far, then ``write`` with ``done == total`` at the end."""
@@ -710,17 +718,53 @@ def import_csv(actor, project, path: str | os.PathLike, *, mapping=None, key: st
         raise ValidationError("--date-order", date_order, "expected DMY, MDY or YMD")
     schema = load_schema(project)
     actor.require("import", schema.id, schema.name)
+    given = None
+    if files_from is not None:
+        given = Path(files_from).expanduser()
+        if not given.is_dir():
+            raise ValidationError("--files-from", str(files_from), "no such folder")
     shown = str(path)
     path, spooled = _regular_file(path)
-    # relative paths in file columns are relative to the CSV file's folder
-    base_dir = Path.cwd() if spooled else Path(shown).expanduser().absolute().parent
+    if given is not None:
+        files = _FileFolder(given.absolute(), given.resolve(), True)
+    elif spooled:
+        files = _FileFolder(None, None, False)  # standard input has no folder: no file is readable
+    else:
+        # relative paths in file columns are relative to the CSV file's folder, and confined to it
+        folder = Path(shown).expanduser().absolute().parent
+        files = _FileFolder(folder, folder.resolve(), False)
     try:
         return _import(shown, actor, schema, path, mapping=mapping, key=key, dry_run=dry_run, skip_bad=skip_bad,
                        rejects=rejects, create_options=create_options, date_order=date_order, today=today,
-                       progress=progress, base_dir=base_dir)
+                       progress=progress, files=files)
     finally:
         if spooled:
             os.unlink(path)
+
+
+@dataclass(frozen=True)
+class _FileFolder:
+    """Where file cells may read from: ``base`` for relative paths, ``allowed`` (resolved) the folder
+    every file must lie in once ``..`` and symlinks are resolved; both None for a CSV from a pipe.
+    ``given``: set by ``files_from`` rather than being the CSV's folder."""
+
+    base: Path | None
+    allowed: Path | None
+    given: bool
+
+    def where(self) -> str:
+        return (f"the --files-from folder {self.allowed}" if self.given
+                else f"the CSV's folder {self.allowed}")
+
+    def outside(self, path: Path, resolved: Path) -> str:
+        """The reason for a path that resolves outside the allowed folder, naming the path (and
+        where a symlink leads) and how to allow it."""
+        written = Path(os.path.normpath(path))
+        what = (f'"{resolved}" is' if written == resolved
+                else f'"{written}" leads to "{resolved}", which is')
+        hint = ("give --files-from a folder that holds it" if self.given
+                else "use --files-from DIR to import files from elsewhere")
+        return f"{what} outside {self.where()} ({hint})"
 
 
 def _regular_file(path) -> tuple[Path, bool]:
@@ -746,7 +790,7 @@ def _regular_file(path) -> tuple[Path, bool]:
 
 
 def _import(shown: str, actor, schema, path: Path, *, mapping, key, dry_run, skip_bad, rejects, create_options,
-            date_order, today, progress, base_dir) -> ImportReport:
+            date_order, today, progress, files: _FileFolder) -> ImportReport:
     from ..db.connection import run_write
 
     with CsvReader(path) as reader:
@@ -775,7 +819,7 @@ def _import(shown: str, actor, schema, path: Path, *, mapping, key, dry_run, ski
                               ignored_columns=list(ignored))
         run = _Import(report, actor, schema, path, fmt, columns, key_col, dry_run=dry_run, skip_bad=skip_bad,
                       rejects=rejects, create_options=create_options, date_order=date_order, today=today,
-                      progress=progress, base_dir=base_dir)
+                      progress=progress, files=files)
         run.stream()
         run.finish()
         return report
@@ -795,7 +839,7 @@ class _Import:
 
     def __init__(self, report: ImportReport, actor, schema, path: Path, fmt: CsvFormat, columns: list[Column],
                  key_col: Column | None, *, dry_run, skip_bad, rejects, create_options, date_order, today,
-                 progress, base_dir: Path):
+                 progress, files: _FileFolder):
         from ..db.models import Project
         from .import_writer import ChunkWriter
 
@@ -811,7 +855,7 @@ class _Import:
         self.rejects = rejects
         self.create_options = create_options
         self.progress = progress
-        self.base_dir = base_dir
+        self.file_folder = files
         self.width = 0
         self.title_header = _header_of(columns, "title")
         self.users = _Users() if any(c.target == "assignee" for c in columns) else None
@@ -1019,44 +1063,62 @@ class _Import:
         return row
 
     def _check_files(self, row: _Row) -> None:
-        """File cells: each path (relative to the CSV's folder) must be a readable file within the
-        attachment size limit; an update may also name the record's current attachments."""
+        """File cells: each path (relative to the CSV's folder, or to ``files_from``) must resolve, ``..``
+        and symlinks followed, to a readable file inside that folder and within the attachment size
+        limit; an update may also name the record's current attachments. What is kept is the resolved
+        path, so the file read later is the one checked here, not whatever a link leads to by then."""
         import stat
 
         from .values import MAX_ATTACHMENT_BYTES
 
+        folder = self.file_folder
         current = None
         for fid, (col, raw, parts) in row.files.items():
             items: list = []
             for part in parts:
-                path = self.base_dir / Path(part).expanduser()
+                st = path = None
                 try:
-                    st = path.stat()
-                except OSError:
-                    st = None
-                if st is not None and stat.S_ISREG(st.st_mode):
-                    if st.st_size > MAX_ATTACHMENT_BYTES:
-                        reason = (f"{path} is larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB, "
-                                  "the attachment size limit")
-                    elif not os.access(path, os.R_OK):
-                        reason = f"cannot read {path} (permission denied)"
-                    else:
-                        items.append(path)
-                        continue
+                    written = Path(part).expanduser()
+                    if folder.base is not None:
+                        path = folder.base / written
+                        resolved = path.resolve()
+                except (OSError, RuntimeError) as exc:  # a symlink loop, an unknown ~user
+                    reason = f"cannot follow {path or part}: {exc}"
+                    written = None
                 else:
-                    if not row.new:
-                        if current is None:
-                            current = _attachments_of(row.record_id)
-                        found = current.get((fid, part))
-                        if found is not None:
-                            items.append(found)  # the attachment the record has: unchanged
-                            continue
-                    if st is not None and stat.S_ISDIR(st.st_mode):
-                        reason = f"{path} is a folder, not a file"
+                    if path is None:
+                        reason = (f'cannot read "{part}": the CSV comes from standard input, which has no folder '
+                                  "(use --files-from DIR to say where its files are)")
+                    elif not resolved.is_relative_to(folder.allowed):
+                        reason = folder.outside(path, resolved)  # never looked at: not even whether it exists
                     else:
-                        reason = f"no such file: {path}"
-                        if not Path(part).expanduser().is_absolute():
-                            reason += " (a relative path is read from the CSV file's folder)"
+                        try:
+                            st = resolved.stat()
+                        except OSError:
+                            st = None
+                        if st is not None and stat.S_ISREG(st.st_mode):
+                            if st.st_size > MAX_ATTACHMENT_BYTES:
+                                reason = (f"{path} is larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB, "
+                                          "the attachment size limit")
+                            elif not os.access(resolved, os.R_OK):
+                                reason = f"cannot read {path} (permission denied)"
+                            else:
+                                items.append(resolved)
+                                continue
+                        elif st is not None and stat.S_ISDIR(st.st_mode):
+                            reason = f"{path} is a folder, not a file"
+                        else:
+                            reason = f"no such file: {path}"
+                            if not written.is_absolute():
+                                reason += (" (a relative path is read from the --files-from folder)" if folder.given
+                                           else " (a relative path is read from the CSV file's folder)")
+                if not row.new and (st is None or not stat.S_ISREG(st.st_mode)):
+                    if current is None:
+                        current = _attachments_of(row.record_id)
+                    found = current.get((fid, part))
+                    if found is not None:
+                        items.append(found)  # the attachment the record has: unchanged
+                        continue
                 self.report.issues.append(ImportIssue(row.line, col.header, raw, reason))
                 row.bad = True
             if items:

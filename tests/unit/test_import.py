@@ -653,7 +653,8 @@ def attachments_of(actor, title: str, field: str):
 
 def test_file_columns_import_paths_relative_to_the_csv_folder(files_crm, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # not the CSV's folder: relative paths must not depend on it
-    absolute = tmp_path / "elsewhere.txt"
+    absolute = tmp_path / "export" / "elsewhere.txt"  # an absolute path inside the CSV's folder
+    absolute.write_text("absolute")
     text = ("title,Contract,Docs\n"
             f"One,contract.pdf,docs/a.txt; {absolute}\n"
             "Two,,\n")
@@ -722,3 +723,138 @@ def test_file_columns_round_trip_through_an_export(files_crm, tmp_path):
     assert report.ok and report.created == 1, report.issues
     copy = list_records(files_crm, "Copy")[0]["fields"]
     assert copy["Contract"]["name"] == "contract.pdf" and [d["name"] for d in copy["Docs"]] == ["a.txt"]
+
+
+
+# File cells are confined to the CSV's folder (or --files-from): a CSV from someone else must not copy
+# the importing user's private files into the shared database.
+
+
+def outside(path: Path, folder: Path) -> str:
+    return (f'"{path.resolve()}" is outside the CSV\'s folder {folder.resolve()} '
+            "(use --files-from DIR to import files from elsewhere)")
+
+
+def test_file_outside_the_csv_folder_is_refused_and_nothing_is_written(files_crm, tmp_path, monkeypatch):
+    from crm_tui.db.models import Attachment
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # ~/elsewhere.txt is a file of the importing user
+    folder = tmp_path / "export"
+    secret = tmp_path / "elsewhere.txt"
+    before = counts()
+    text = ("title,Contract,Docs\n"
+            "Good,contract.pdf,docs/a.txt\n"
+            f"Abs,{secret},\n"
+            "Home,,docs/a.txt;~/elsewhere.txt\n"
+            f"Missing,{tmp_path / 'nope.txt'},\n")  # outside: refused the same, existing or not
+    report = import_csv(files_crm, "Deals", write(folder / "d.csv", text))
+    assert not report.ok and not report.written
+    assert counts() == before and Attachment.select().count() == 0
+    got = [(i.line, i.column, i.reason) for i in report.issues]
+    assert got == [(3, "Contract", outside(secret, folder)),
+                   (4, "Docs", outside(secret, folder)),
+                   (5, "Contract", outside(tmp_path / "nope.txt", folder))]
+    assert str(secret) in report.issues[0].reason and "--files-from" in report.issues[0].reason
+    # a dry run and --skip-bad refuse it too
+    assert [i.reason for i in import_csv(files_crm, "Deals", folder / "d.csv", dry_run=True).issues] == \
+        [r for _, _, r in got]
+    report = import_csv(files_crm, "Deals", folder / "d.csv", skip_bad=True, rejects=tmp_path / "r.csv")
+    assert report.created == 1 and Attachment.select().count() == 2
+    assert sorted(fields_of(files_crm, "Deals")) == ["Good"]
+
+
+def test_dot_dot_escape_is_refused(files_crm, tmp_path):
+    folder = tmp_path / "export"
+    text = ("title,Contract,Docs\n"
+            "Up,../elsewhere.txt,\n"
+            "Deep,,docs/../../elsewhere.txt\n"
+            "Inside,docs/../contract.pdf,docs/./a.txt\n")  # .. that stays inside is fine
+    report = import_csv(files_crm, "Deals", write(folder / "d.csv", text))
+    assert not report.written and Record.select().count() == 0
+    assert [(i.line, i.reason) for i in report.issues] == [(2, outside(tmp_path / "elsewhere.txt", folder)),
+                                                           (3, outside(tmp_path / "elsewhere.txt", folder))]
+    report = import_csv(files_crm, "Deals", write(folder / "e.csv", "title,Contract,Docs\n" + text.splitlines()[3]))
+    assert report.ok, report.issues
+    assert attachments_of(files_crm, "Inside", "Contract") == [("contract.pdf", b"%PDF contract")]
+
+
+def test_symlink_inside_the_folder_leading_outside_is_refused(files_crm, tmp_path):
+    folder = tmp_path / "export"
+    secret = tmp_path / "elsewhere.txt"
+    (folder / "link.txt").symlink_to(secret)
+    (folder / "outdir").symlink_to(tmp_path, target_is_directory=True)
+    (folder / "inner.txt").symlink_to(folder / "docs" / "a.txt")  # a link that stays inside is fine
+    text = ("title,Contract,Docs\n"
+            "Link,link.txt,\n"
+            "Dir,,outdir/elsewhere.txt\n"
+            "Inner,inner.txt,\n")
+    report = import_csv(files_crm, "Deals", write(folder / "d.csv", text))
+    assert not report.written and Record.select().count() == 0
+    hint = f"which is outside the CSV's folder {folder.resolve()} (use --files-from DIR to import files from elsewhere)"
+    assert [(i.line, i.reason) for i in report.issues] == [
+        (2, f'"{folder / "link.txt"}" leads to "{secret.resolve()}", {hint}'),
+        (3, f'"{folder / "outdir" / "elsewhere.txt"}" leads to "{secret.resolve()}", {hint}'),
+    ]
+    report = import_csv(files_crm, "Deals", write(folder / "e.csv", "title,Contract\nInner,inner.txt\n"))
+    assert report.ok, report.issues
+    assert [data for _, data in attachments_of(files_crm, "Inner", "Contract")] == [b"note a"]
+
+
+def test_files_from_allows_a_file_elsewhere(files_crm, tmp_path, capsys):
+    folder = tmp_path / "export"
+    secret = tmp_path / "elsewhere.txt"
+    path = write(folder / "d.csv", f"title,Contract,Docs\nOne,{secret},docs/a.txt\n")
+    assert main(["import", "Deals", str(path), "--user", "admin", "--json"]) == 2
+    out = json.loads(capsys.readouterr().out)
+    assert [i["reason"] for i in out["issues"]] == [outside(secret, folder)]
+    # --files-from the parent folder: the file is allowed, relative paths are read from there
+    path = write(folder / "d.csv", f"title,Contract,Docs\nOne,{secret},export/docs/a.txt\n")
+    assert main(["import", "Deals", str(path), "--user", "admin", "--files-from", str(tmp_path)]) == 0
+    assert "imported 1 of 1 rows" in capsys.readouterr().out
+    assert attachments_of(files_crm, "One", "Contract") == [("elsewhere.txt", b"absolute")]
+    assert attachments_of(files_crm, "One", "Docs") == [("a.txt", b"note a")]
+    # a folder that does not exist is an error, before anything is read
+    assert main(["import", "Deals", str(path), "--user", "admin", "--files-from", str(tmp_path / "no")]) == 2
+    assert "--files-from" in capsys.readouterr().err
+
+
+def test_relative_paths_are_read_from_files_from_and_confined_to_it(files_crm, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "export"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "beside.txt").write_text("beside the CSV")
+    text = "title,Contract,Docs\nOne,contract.pdf,docs/a.txt\n"
+    csv_path = write(tmp_path / "in" / "d.csv", text)
+    report = import_csv(files_crm, "Deals", csv_path, files_from="export")  # relative to the working folder
+    assert report.ok, report.issues
+    assert attachments_of(files_crm, "One", "Contract") == [("contract.pdf", b"%PDF contract")]
+    assert attachments_of(files_crm, "One", "Docs") == [("a.txt", b"note a")]
+    # with --files-from, the CSV's own folder is no longer allowed (nor the relative base)
+    beside = tmp_path / "in" / "beside.txt"
+    report = import_csv(files_crm, "Deals", write(tmp_path / "in" / "e.csv",
+                                                  f"title,Contract,Docs\nTwo,{beside},beside.txt\n"),
+                        files_from=folder)
+    assert [i.reason for i in report.issues] == [
+        f'"{beside.resolve()}" is outside the --files-from folder {folder.resolve()} '
+        "(give --files-from a folder that holds it)",
+        f"no such file: {folder / 'beside.txt'} (a relative path is read from the --files-from folder)",
+    ]
+    with pytest.raises(ValidationError, match="--files-from"):
+        import_csv(files_crm, "Deals", csv_path, files_from=csv_path)  # not a folder
+
+
+def test_csv_from_standard_input_reads_files_only_with_files_from(files_crm, tmp_path, monkeypatch):
+    import io
+    import sys
+
+    monkeypatch.chdir(tmp_path / "export")
+    text = "title,Contract\nOne,contract.pdf\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    report = import_csv(files_crm, "Deals", "-")
+    assert not report.written and [i.reason for i in report.issues] == [
+        'cannot read "contract.pdf": the CSV comes from standard input, which has no folder '
+        "(use --files-from DIR to say where its files are)"]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    report = import_csv(files_crm, "Deals", "-", files_from=".")
+    assert report.ok, report.issues
+    assert attachments_of(files_crm, "One", "Contract") == [("contract.pdf", b"%PDF contract")]
