@@ -27,13 +27,19 @@ def _screen_bindings(prefix: str) -> list[Binding]:
     ]
 
 
+# Styles of the screens and dialogs (screens.tcss) load with the first one shown, not at start-up.
+SCREENS_CSS = "screens.tcss"
+
+
 class CrmScreen(ReportsErrors, Screen):
     """A full screen of the app."""
 
+    CSS_PATH = SCREENS_CSS
     BINDINGS = _screen_bindings("screen")
 
 
 class CrmModal(ReportsErrors, ModalScreen):
     """A dialog over the current screen."""
 
+    CSS_PATH = SCREENS_CSS
     BINDINGS = _screen_bindings("dialog")

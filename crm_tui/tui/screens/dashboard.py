@@ -36,7 +36,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from ..dbwork import cancelled, db_session
 from ..widgets.header import AppHeader
 from ..widgets.key_hints import KeyHints
-from .base import CrmModal, CrmScreen
+from .base import SCREENS_CSS, CrmModal, CrmScreen
 
 ROW_LINES = 5  # terminal lines per grid row: a stat card is one row, a chart three
 
@@ -118,7 +118,7 @@ class Filler(Widget):
 
 class DashboardScreen(CrmScreen):
     help_title = "dashboard"
-    CSS_PATH = "dashboard.tcss"
+    CSS_PATH = [SCREENS_CSS, "dashboard.tcss"]
     BINDINGS = [
         Binding("left,h", "focus_to(-1,0)", "Left", show=False, id="dashboard.left"),
         Binding("right,l", "focus_to(1,0)", "Right", show=False, id="dashboard.right"),

@@ -28,7 +28,7 @@ from textual.widgets import Checkbox, Input, SelectionList, Static
 from ...errors import CrmError
 from ..dbwork import db_session
 from ..widgets.field_editors import ChoiceInput, FieldRow, _input
-from .base import CrmModal
+from .base import SCREENS_CSS, CrmModal
 
 
 @dataclass
@@ -72,7 +72,7 @@ class FormDialog(CrmModal):
     """Dismisses with what ``submit(values)`` returned (``True`` when it returned ``None``), or ``None``
     when cancelled. ``values`` maps each entry's key to its text, choice, bool or list."""
 
-    CSS_PATH = "settings.tcss"
+    CSS_PATH = [SCREENS_CSS, "settings.tcss"]
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="form.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="form.cancel"),

@@ -39,6 +39,7 @@ class ProjectChanged(Message):
 class ProjectViewScreen(CrmScreen):
     """A project seen through one widget (``view_class``), with a filter bar under it."""
 
+    CSS_PATH = None  # the first screen of the app: app.tcss is all it needs (see base.SCREENS_CSS)
     view_class: type[Widget]  # the one widget the project is seen through
     other_view = ""  # what v switches to
     filter_placeholder = ""

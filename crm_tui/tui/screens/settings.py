@@ -45,7 +45,7 @@ from ..cells import fit
 from ..dbwork import cancelled, db_session
 from ..widgets.header import AppHeader
 from ..widgets.key_hints import KeyHints
-from .base import CrmModal, CrmScreen
+from .base import SCREENS_CSS, CrmModal, CrmScreen
 from .confirm import ConfirmScreen
 from .form import Entry, FormDialog
 from .picker import ChoiceScreen
@@ -109,7 +109,7 @@ def describe_field(fdef, project_names: dict[int, str], field_names: dict[int, s
 
 class SettingsScreen(CrmScreen):
     help_title = "settings"
-    CSS_PATH = "settings.tcss"
+    CSS_PATH = [SCREENS_CSS, "settings.tcss"]
     BINDINGS = [
         Binding("a", "add", "Add", id="settings.add"),
         Binding("e", "edit", "Edit", id="settings.edit"),
@@ -547,7 +547,7 @@ class DateOrderScreen(CrmModal):
     """How a date typed as ``03/04/2026`` is read; dismisses with ``YMD``, ``DMY``, ``MDY`` or ``None``.
     ISO dates (2026-04-03), ``today`` and ``+3d`` read the same in every order."""
 
-    CSS_PATH = "settings.tcss"
+    CSS_PATH = [SCREENS_CSS, "settings.tcss"]
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="date_order.cancel"),
         Binding("j", "move(1)", "Down", show=False, id="date_order.down"),

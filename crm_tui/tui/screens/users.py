@@ -29,7 +29,7 @@ from ..cells import fit
 from ..dbwork import cancelled, db_session
 from ..widgets.header import AppHeader
 from ..widgets.key_hints import KeyHints
-from .base import CrmScreen
+from .base import SCREENS_CSS, CrmScreen
 from .form import Entry, FormDialog
 from .picker import ChoiceScreen
 
@@ -61,7 +61,7 @@ def fetch_users(actor) -> tuple:
 
 class UsersScreen(CrmScreen):
     help_title = "users and roles"
-    CSS_PATH = "settings.tcss"
+    CSS_PATH = [SCREENS_CSS, "settings.tcss"]
     BINDINGS = [
         Binding("a", "add", "Add", id="users.add"),
         Binding("g", "assign", "Give role", id="users.assign"),
