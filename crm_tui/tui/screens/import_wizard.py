@@ -335,7 +335,7 @@ class ImportWizard(CrmScreen):
             return
         self._show("run")
         bar = self.query_one("#progress", ProgressBar)
-        bar.update(total=max(1, self.report.rows * 2), progress=0)
+        bar.update(total=max(1, self.report.rows), progress=0)
         self.import_file(self.path, self.options(), self.report.rows)
 
     @work(thread=True, exclusive=True, group="import", exit_on_error=False)
@@ -343,7 +343,8 @@ class ImportWizard(CrmScreen):
         from ...domain.csv_import import import_csv
 
         def progress(phase: str, done: int, total: int) -> None:
-            self.post_message(ImportProgressed(done if phase == "read" else rows + done, rows * 2))
+            # one pass: rows checked and written so far, of the rows the preview counted
+            self.post_message(ImportProgressed(min(done, rows), rows))
 
         with db_session():
             report = import_csv(self.app.actor, self.project, path, progress=progress, **options)
