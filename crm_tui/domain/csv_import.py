@@ -1128,36 +1128,49 @@ class _Import:
 
     def _resolve_foreign(self, row: _Row) -> None:
         """References to other projects: their titles are all known now."""
-        issues = self.report.issues
         for fid in list(row.refs):
             col = self.ref_cols[fid]
             tgt = self.targets[col.fdef.config.get("target")]
             if tgt is self.own:
                 continue  # at the end of the file
-            out = []
-            for raw, token in row.refs.pop(fid):
-                if isinstance(token, int):
-                    if token not in tgt.ids:
-                        issues.append(ImportIssue(row.line, col.header, raw, f"no record #{token} in {tgt.name!r}"))
-                        row.bad = True
-                    out.append(token)
-                    continue
-                found = tgt.find(token)
-                if not found:
-                    issues.append(ImportIssue(row.line, col.header, raw, f"no record with this title in "
-                                              f"{tgt.name!r}" + tgt.suggest(token)))
-                    row.bad = True
-                elif len(found) > 1:
-                    issues.append(ImportIssue(row.line, col.header, raw, f"{len(found)} records have this title; "
-                                              "give the id instead (e.g. #12)"))
-                    row.bad = True
-                else:
-                    out.append(found[0])
-            out = list(dict.fromkeys(out))
+            matches, ok = self._resolve_tokens(tgt, row.refs.pop(fid), row.line, col.header)
+            row.bad |= not ok
+            out = [rid for rid, _raw in matches]
             if out:
                 row.values[fid] = out if col.fdef.config.get("multiple") else out[0]
         if not row.refs:
             row.refs = None
+
+    def _resolve_tokens(self, tgt, tokens, line: int, header: str, rejected=(), new_lines=None):
+        """The records a reference cell's tokens name in ``tgt`` (``#12`` ids, else titles or keys),
+        as ``(id, raw)`` pairs without repeats; each unknown, rejected or ambiguous name becomes an
+        issue. Returns the pairs and whether every token matched."""
+        issues = self.report.issues
+        matches: dict[int, str] = {}
+        ok = True
+        for raw, token in tokens:
+            if isinstance(token, int):
+                if token not in tgt.ids:
+                    issues.append(ImportIssue(line, header, raw, f"no record #{token} in {tgt.name!r}"))
+                    ok = False
+                matches.setdefault(token, raw)
+                continue
+            found = tgt.find(token)
+            live = [m for m in found if m not in rejected]
+            if not live:
+                if found:
+                    reason = f"refers to the row on line {min(new_lines[m] for m in found)}, which is rejected"
+                else:
+                    reason = f"no record with this title in {tgt.name!r}" + tgt.suggest(token)
+                issues.append(ImportIssue(line, header, raw, reason))
+                ok = False
+            elif len(live) > 1:
+                issues.append(ImportIssue(line, header, raw, f"{len(live)} records have this title; "
+                                          "give the id instead (e.g. #12)"))
+                ok = False
+            else:
+                matches.setdefault(live[0], raw)
+        return list(matches.items()), ok
 
     def _index(self, row: _Row, rid: int) -> None:
         """Make the row's title (and key) a name same-file references can use."""
@@ -1251,32 +1264,12 @@ class _Import:
         for p in self.pending:
             for fid, tokens in p.refs.items():
                 col = self.ref_cols[fid]
-                out = []
-                for raw, token in tokens:
-                    if isinstance(token, int):
-                        if token not in own.ids:
-                            issues.append(ImportIssue(p.line, col.header, raw, f"no record #{token} in {own.name!r}"))
-                            p.bad = True
-                        out.append(token)
-                        continue
-                    found = own.find(token)
-                    live = [m for m in found if m not in rejected]
-                    if not live:
-                        if found:
-                            reason = f"refers to the row on line {min(new_lines[m] for m in found)}, which is rejected"
-                        else:
-                            reason = f"no record with this title in {own.name!r}" + own.suggest(token)
-                        issues.append(ImportIssue(p.line, col.header, raw, reason))
-                        p.bad = True
-                    elif len(live) > 1:
-                        issues.append(ImportIssue(p.line, col.header, raw, f"{len(live)} records have this title; "
-                                                  "give the id instead (e.g. #12)"))
-                        p.bad = True
-                    else:
-                        out.append(live[0])
-                        if live[0] in new_lines:
-                            referrers.setdefault(live[0], []).append((p, col.header, raw))
-                out = list(dict.fromkeys(out))
+                matches, ok = self._resolve_tokens(own, tokens, p.line, col.header, rejected, new_lines)
+                p.bad |= not ok
+                for rid, raw in matches:
+                    if rid in new_lines:
+                        referrers.setdefault(rid, []).append((p, col.header, raw))
+                out = [rid for rid, _raw in matches]
                 p.resolved[fid] = out if col.fdef.config.get("multiple") else (out[0] if out else None)
             p.refs = None
         for p in self.pending:
