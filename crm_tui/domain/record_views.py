@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..db import queries
-from ..db.models import Project, Record
+from ..db.models import Record
 from ..errors import NotFoundError
 from .actors import Actor
 from .computed import evaluate_formulas
@@ -73,10 +73,11 @@ def record_query(schema: ProjectSchema, *, list_name=None, tag=None, search=None
 
 def records_as_dicts(actor: Actor, schema: ProjectSchema, query, *, with_referenced_by: bool = True,
                      today: dt.date | None = None, with_display: bool = False) -> list[dict]:
-    """JSON dicts for the records of ``query`` (already ordered/limited) — 4 queries in all.
+    """JSON dicts for the records of ``query`` (already ordered/limited) — 4 queries in all, read from
+    the raw cursor.
 
     ``with_display`` adds ``"display": {field name: text as shown to people}`` ($1,234.50, ★★★☆☆)."""
-    ids_query = query.select(Record.id)
+    ids_query = queries.Rendered(query.select(Record.id))  # nested in the three reads below
     rows = list(queries.record_rows(query))
     if not rows:
         return []
@@ -86,19 +87,22 @@ def records_as_dicts(actor: Actor, schema: ProjectSchema, query, *, with_referen
         tags.setdefault(rid, []).append(name)
     refs: dict[int, list[dict]] = {}
     if with_referenced_by:
-        project_names = dict(Project.select(Project.id, Project.name).tuples())
-        for target, rid, title, project_id, field_name in queries.referenced_by(ids_query):
-            refs.setdefault(target, []).append({"id": rid, "project": project_names.get(project_id),
+        for target, rid, title, _, field_name, project_name in queries.referenced_by(ids_query):
+            refs.setdefault(target, []).append({"id": rid, "project": project_name,
                                                 "title": title, "field": field_name})
     fields = visible_fields(actor, schema)
     volatile = [f for f in fields if f.type == "formula" and f.config.get("uses_today")]
+    named = [(f.name, f.id, f) for f in fields]
+    shows_due, shows_description = schema.shows("due_date"), schema.shows("description")
+    empty: dict = {}
     out = []
     for row in rows:
         rid = row["id"]
-        vals = values.get(rid, {})
+        vals = values.get(rid, empty)
         if volatile:  # TODAY() formulas are evaluated on read so they never go stale
             vals = dict(vals)
-            vals.update(evaluate_formulas(volatile, schema.fields, vals, today))
+            vals.update({fid: _formula_value(None, v)
+                         for fid, v in evaluate_formulas(volatile, schema.fields, vals, today).items()})
         item = {
             "id": rid,
             "project": schema.name,
@@ -107,20 +111,21 @@ def records_as_dicts(actor: Actor, schema: ProjectSchema, query, *, with_referen
             "tags": tags.get(rid, []),
             "assignee": row["assignee_name"],
             "version": row["version"],
-            "fields": {f.name: json_value(f, _formula_value(f, vals.get(f.id))) for f in fields},
+            # stored values are never FormulaError (an error is stored as text and read as ErrorValue)
+            "fields": {name: json_value(f, vals.get(fid)) for name, fid, f in named},
             "created_at": _iso(row["created_at"]),
             "updated_at": _iso(row["updated_at"]),
             "list_entered_at": _iso(row["list_entered_at"]),
             "archived": bool(row["archived"]),
         }
-        if schema.shows("due_date"):
+        if shows_due:
             item["due_date"] = _iso(row["due_date"])
-        if schema.shows("description"):
+        if shows_description:
             item["description"] = row["description"]
         if with_referenced_by:
             item["referenced_by"] = refs.get(rid, [])
         if with_display:
-            item["display"] = {f.name: display_value(f, _formula_value(f, vals.get(f.id))) for f in fields}
+            item["display"] = {name: display_value(f, vals.get(fid)) for name, fid, f in named}
         out.append(item)
     return out
 
@@ -132,10 +137,10 @@ def _formula_value(fdef, value):
 
 
 def show_record(actor: Actor, record_id: int, *, with_display: bool = False) -> dict:
-    row = Record.select(Record.project).where(Record.id == record_id).first()
-    if row is None:
+    project = queries.project_of_record(record_id)
+    if project is None:
         raise NotFoundError(f"no record #{record_id}")
-    schema = load_schema(row.project_id)
+    schema = load_schema(project)
     query = Record.select().where(Record.id == record_id)
     item = records_as_dicts(actor, schema, query, with_display=with_display)[0]
     item["checklist"], item["blocked_by"] = _extras(schema, record_id)
@@ -143,14 +148,10 @@ def show_record(actor: Actor, record_id: int, *, with_display: bool = False) -> 
 
 
 def _extras(schema: ProjectSchema, record_id: int):
-    from ..db.models import ChecklistItem, Dependency
-
-    checklist = [{"id": c.id, "text": c.text, "done": c.done} for c in
-                 ChecklistItem.select().where(ChecklistItem.record == record_id).order_by(ChecklistItem.position)] \
+    checklist = [{"id": i, "text": text, "done": done} for i, text, done in queries.checklist_of(record_id)] \
         if schema.shows("checklist") else []
-    blocked = [{"id": r.id, "title": r.title} for r in
-               Record.select(Record.id, Record.title).join(Dependency, on=(Dependency.blocked_by == Record.id))
-               .where(Dependency.record == record_id)] if schema.shows("dependencies") else []
+    blocked = [{"id": i, "title": title} for i, title in queries.blockers_of(record_id)] \
+        if schema.shows("dependencies") else []
     return checklist, blocked
 
 

@@ -15,15 +15,18 @@ from typing import Iterable
 
 from peewee import fn
 
+from ..db import queries
+from ..db.bulk import insert_rows
 from ..db.connection import database, is_postgres, run_write
-from ..db.models import FieldValue, Record, RecordTag, StageList, Tag, User, utcnow
+from ..db.models import Record, RecordTag, StageList, Tag, User, utcnow
 from ..errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from . import events
 from .actors import Actor
-from .computed import FieldGraph, propagate, recompute_formulas, title_key
+from .computed import FieldGraph, compute_new_record, propagate, recompute_formulas, title_key
 from .field_types import get_field_type
 from .project_schema import ProjectSchema, load_schema
-from .values import json_value, load_values, prepare_values, write_values
+from .values import (ROW_COLUMNS as VALUE_COLUMNS, json_value, load_values, prepare_values, storage_rows,
+                     store_attachments, write_values)
 
 MAX_TITLE = 500
 POSITION_STEP = 1024
@@ -108,32 +111,51 @@ def create_record(actor: Actor, project, title: str, *, list_name=None, tags: It
 
     def write():
         now = utcnow()
-        record = Record.create(project=schema.id, title=title, description=description or "",
-                               list=lst.id if lst else None,
-                               position=_next_position(lst.id if lst else None),
-                               assignee=assignee_id, due_date=due, created_at=now, updated_at=now,
-                               list_entered_at=now, created_by=actor.id)
-        stored = write_values(record.id, prepared)
+        list_id = lst.id if lst else None
+        rid = queries.insert_record((schema.id, title, description or "", list_id, assignee_id, due, now, now,
+                                     now, actor.id, 1, False), POSITION_STEP)
+        stored = _insert_values(rid, prepared)
         tag_ids = _ensure_tags(schema.id, tag_names)
         if tag_ids:
-            RecordTag.insert_many([{"record": record.id, "tag": t} for t in tag_ids]).execute()
+            insert_rows("record_tag", ["record_id", "tag_id"], [(rid, t) for t in tag_ids])
         initial = {"title": title, "list": lst.name if lst else None}
         if stored:
             initial["fields"] = {str(fid): {"name": prepared[fid][0].name,
                                             "value": _prepared_json(prepared[fid][0], v)}
                                  for fid, v in stored.items()}
-        rows = [events.event_row(actor, schema.id, record.id, "created", field_name="title", new=initial,
-                                 at=now)]
-        rows += [events.event_row(actor, schema.id, record.id, "tagged", field_name="tags", new=name, at=now)
+        rows = [events.event_row(actor, schema.id, rid, "created", field_name="title", new=initial, at=now)]
+        rows += [events.event_row(actor, schema.id, rid, "tagged", field_name="tags", new=name, at=now)
                  for name in tag_names]
         if assignee_id:
-            rows.append(events.event_row(actor, schema.id, record.id, "assigned", field_name="assignee",
+            rows.append(events.event_row(actor, schema.id, rid, "assigned", field_name="assignee",
                                          new=str(assignee), at=now))
-        events.log(rows)
-        _after_write(schema, record.id, set(stored), title_changed=False, new_record=True)
-        return record.id
+        _log_events(rows)
+        # a new record: nothing refers to it yet, so only its own lookups and formulas need computing
+        compute_new_record(schema.id, rid, [fid for fid, v in stored.items() if v is not None and v != []])
+        return rid
 
     return run_write(write)
+
+
+def _insert_values(record_id: int, prepared: dict) -> dict[int, object]:
+    """Store the values of a record created in this transaction (nothing to replace): one INSERT.
+
+    Returns ``{field id: canonical value as stored}`` like ``write_values`` (file paths replaced by
+    attachment ids)."""
+    stored: dict[int, object] = {}
+    rows: list[tuple] = []
+    for field_id, (fdef, value) in prepared.items():
+        if fdef.type == "file":
+            value = store_attachments(value)
+        stored[field_id] = value
+        rows.extend(tuple(r.get(c) for c in VALUE_COLUMNS) for r in storage_rows(record_id, fdef, value))
+    insert_rows("field_value", VALUE_COLUMNS_DB, rows)
+    return stored
+
+
+def _log_events(rows: list[dict]) -> None:
+    """``events.log`` without peewee's SQL builder (one multi-row INSERT)."""
+    insert_rows("event", EVENT_COLUMNS_DB, [tuple(e[c] for c in EVENT_COLUMNS) for e in rows])
 
 
 def _clean_tags(tags) -> list[str]:
@@ -156,7 +178,7 @@ def _ensure_tags(project_id: int, names: list[str]) -> list[int]:
     the insert ignores the unique (project, name) conflict and the id is read back, so both get it."""
     if not names:
         return []
-    existing = {t.name.casefold(): t.id for t in Tag.select().where(Tag.project == project_id)}
+    existing = {name.casefold(): tid for tid, name in queries.tag_ids_by_name(project_id)}
     ids = []
     for name in names:
         tid = existing.get(name.casefold())
@@ -168,17 +190,13 @@ def _ensure_tags(project_id: int, names: list[str]) -> list[int]:
     return ids
 
 
-def _after_write(schema: ProjectSchema, record_id: int, field_ids: set[int], *, title_changed: bool,
-                 new_record: bool = False) -> None:
-    graph = FieldGraph()
+def _after_write(schema: ProjectSchema, record_id: int, field_ids: set[int], *, title_changed: bool) -> None:
+    """Recompute what depends on a changed record (an existing one: see ``compute_new_record``)."""
     changed: dict[object, set[int]] = {fid: {record_id} for fid in field_ids}
     if title_changed:
         changed[title_key(schema.id)] = {record_id}
-    if new_record:
-        formulas = [f for f in graph.by_project[schema.id] if f.type == "formula"]
-        if formulas:  # once here, not again in propagate's first round
-            recompute_formulas(formulas, [record_id], graph.by_project[schema.id])
-    propagate(changed, graph, formulas_fresh=new_record)
+    if changed:
+        propagate(changed, FieldGraph())
 
 
 def _lock_record(record_id: int) -> Record:
@@ -198,28 +216,51 @@ def _check_version(record: Record, expect_version) -> None:
             f"{expect_version}); reload it and apply your change again")
 
 
-def _bump(record: Record, **changes) -> int:
+class _Stale(Exception):
+    """The record read before the transaction has changed since: read it again, locked."""
+
+
+def _bump(record: Record, *, stale: bool = False, **changes) -> int:
+    """Write ``changes`` and the next version, if the record is still at ``record.version``.
+    ``stale``: the record was read before the transaction, so a newer version means "read it again"
+    (``_Stale``), not a conflict."""
     changes.setdefault("updated_at", utcnow())
     updated = (Record.update(version=Record.version + 1, **changes)
                .where((Record.id == record.id) & (Record.version == record.version)).execute())
     if not updated:
+        if stale:
+            raise _Stale
         raise ConflictError(f"record #{record.id} was changed by someone else meanwhile; reload it")
     return record.version + 1
 
 
-def record_schema(record_id: int) -> ProjectSchema:
-    row = Record.select(Record.project).where(Record.id == record_id).first()
-    if row is None:
+def _read_record(record_id: int) -> Record:
+    """The record and its project (``record.project``), in one query, unlocked."""
+    record = queries.record_with_project(record_id)
+    if record is None:
         raise NotFoundError(f"no record #{record_id}")
-    return load_schema(row.project_id)
+    return record
+
+
+def record_schema(record_id: int) -> ProjectSchema:
+    project = queries.project_of_record(record_id)
+    if project is None:
+        raise NotFoundError(f"no record #{record_id}")
+    return load_schema(project)
 
 
 def update_record(actor: Actor, record_id: int, *, title=None, values: dict | None = None,
                   description=None, due_date=_UNSET, assignee=_UNSET, expect_version=None,
                   from_text: bool = True, date_order: str = "YMD") -> int:
     """Change a record's title, description, due date, assignee and/or field values; returns the new
-    version. A change equal to the stored value writes nothing."""
-    schema = record_schema(record_id)
+    version. A change equal to the stored value writes nothing.
+
+    The record is read once, before the transaction (its project tells which fields to validate);
+    inside, the version check of the UPDATE (or, when nothing changes, a read of the version) proves it
+    is still what was read — every change to a record's own columns or values bumps its version.
+    When it is not, the write starts over from the record read again under a lock."""
+    seen = _read_record(record_id)
+    schema = load_schema(seen.project)
     actor.require("edit", schema.id, schema.name)
     new_title = check_title(title) if title is not None else None
     prepared = prepare_values(_as_seen_by(actor, schema), values or {}, from_text=from_text, date_order=date_order)
@@ -227,8 +268,8 @@ def update_record(actor: Actor, record_id: int, *, title=None, values: dict | No
     due = parse_due_date(due_date, date_order) if due_date is not _UNSET else _UNSET
     assignee_id = resolve_assignee(assignee) if assignee is not _UNSET else _UNSET
 
-    def write():
-        record = _lock_record(record_id)
+    def write(seen):
+        record = seen if seen is not None else _lock_record(record_id)
         _check_version(record, expect_version)
         now = utcnow()
         old_values = load_values(schema, [record_id], field_ids=list(prepared)).get(record_id, {}) \
@@ -262,21 +303,30 @@ def update_record(actor: Actor, record_id: int, *, title=None, values: dict | No
                 rows.append(events.event_row(actor, schema.id, record_id, "updated", field_id=fid,
                                              field_name=fdef.name, old=old_json, new=new_json, at=now))
         if not rows:
+            if seen is not None and _stored_version(record_id) != record.version:
+                raise _Stale
             return record.version
-        version = _bump(record, **changes)
+        version = _bump(record, stale=seen is not None, **changes)
         write_values(record_id, changed_fields)
-        events.log(rows)
+        _log_events(rows)
         _after_write(schema, record_id, set(changed_fields), title_changed="title" in changes)
         return version
 
-    return run_write(write)
+    try:
+        return run_write(write, seen)
+    except _Stale:  # changed between the read and the transaction: compare with what is there now
+        return run_write(write, None)
+
+
+def _stored_version(record_id: int):
+    return Record.select(Record.version).where(Record.id == record_id).scalar()
 
 
 def _prepared_json(fdef, value):
     """JSON of a freshly prepared value, comparable with ``json_value`` of the stored one."""
     if fdef.type == "reference":
         ids = value if isinstance(value, list) else ([value] if value is not None else [])
-        titles = dict(Record.select(Record.id, Record.title).where(Record.id.in_(ids)).tuples()) if ids else {}
+        titles = queries.record_titles(ids)
         items = [{"id": i, "title": titles.get(i)} for i in ids]
         return items if fdef.config.get("multiple") else (items[0] if items else None)
     if fdef.type == "file":
@@ -417,6 +467,7 @@ def in_transaction() -> bool:
 
 EVENT_COLUMNS = ["at", "user", "project", "record", "kind", "field", "field_name", "old", "new"]
 EVENT_COLUMNS_DB = ["at", "user_id", "project_id", "record", "kind", "field", "field_name", "old", "new"]
+VALUE_COLUMNS_DB = [c if c in ("position", "text", "number", "date", "error") else c + "_id" for c in VALUE_COLUMNS]
 
 
 class NewRecord:
