@@ -17,7 +17,7 @@ import sys
 import unicodedata
 
 from . import __version__, config
-from .errors import CrmError, NotFoundError, ValidationError
+from .errors import CrmError, ValidationError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 
 from ..db import queries
-from ..db.models import FieldValue, Record
+from ..db.models import Record
 from ..errors import ValidationError
 from .decimals import to_scaled
 from .formulas import FormulaError, compile_formula
@@ -74,6 +74,22 @@ class FieldGraph:
             of = f.config["of"]
             return [f.config["via"], title_key(target) if of == TITLE else of]
         return []
+
+    def dependency_order(self, fields: list) -> list:
+        """``fields`` (lookups, formulas) ordered so each comes after those of them it reads (a lookup
+        of a lookup after that lookup); a cycle, which definitions refuse, keeps the given order."""
+        ordered: list = []
+        remaining = list(fields)
+        while remaining:
+            for f in list(remaining):
+                if not any(d in {r.id for r in remaining if r.id != f.id} for d in self.inputs_of(f)):
+                    ordered.append(f)
+                    remaining.remove(f)
+                    break
+            else:
+                ordered.extend(remaining)
+                break
+        return ordered
 
     def creates_cycle(self, new: FieldDef) -> list[str] | None:
         """The names along a cycle if ``new`` (not yet stored, or redefined) were added, else None."""

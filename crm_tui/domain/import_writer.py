@@ -137,7 +137,7 @@ class ChunkWriter:
         graph = self.graph
         project_fields = graph.by_project[self.schema.id]
         lookups = [f for f in project_fields if f.type == "lookup"]
-        for lk in _dependency_order(graph, lookups):
+        for lk in graph.dependency_order(lookups):
             queries.materialize_lookup(lk.id, lk.config["via"], lk.config["of"], ids, fresh=True)
         formulas = [f for f in project_fields if f.type == "formula"]
         if formulas and not formulas_done:
@@ -204,20 +204,3 @@ def _evaluable_in_memory(formulas: list, fields: dict) -> bool:
                     changed = True
                     break
     return len(ok) == len(formulas)
-
-
-def _dependency_order(graph: FieldGraph, fields: list) -> list:
-    """Lookups ordered so a lookup of a lookup comes after it."""
-    ordered: list = []
-    remaining = list(fields)
-    while remaining:
-        for f in list(remaining):
-            ids = {r.id for r in remaining if r.id != f.id}
-            if not any(d in ids for d in graph.inputs_of(f)):
-                ordered.append(f)
-                remaining.remove(f)
-                break
-        else:
-            ordered.extend(remaining)
-            break
-    return ordered

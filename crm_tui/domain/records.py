@@ -560,7 +560,7 @@ def create_records_bulk(actor: Actor, schema: ProjectSchema, items: list[NewReco
         formulas = [f for f in graph.by_project[schema.id] if f.type == "formula"]
         lookups = [f for f in graph.by_project[schema.id] if f.type == "lookup"]
         # lookups first (formulas may read them); lookups of lookups in dependency order
-        for lk in _dependency_order(graph, lookups):
+        for lk in graph.dependency_order(lookups):
             from ..db import queries as q
 
             q.materialize_lookup(lk.id, lk.config["via"], lk.config["of"], new_ids, fresh=True)
@@ -571,19 +571,3 @@ def create_records_bulk(actor: Actor, schema: ProjectSchema, items: list[NewReco
 
             refresh_statistics()
     return new_ids
-
-
-def _dependency_order(graph: FieldGraph, fields: list) -> list:
-    ordered: list = []
-    remaining = list(fields)
-    while remaining:
-        for f in list(remaining):
-            deps = [d for d in graph.inputs_of(f) if any(r.id == d for r in remaining if r.id != f.id)]
-            if not deps:
-                ordered.append(f)
-                remaining.remove(f)
-                break
-        else:
-            ordered.extend(remaining)
-            break
-    return ordered

@@ -5,7 +5,6 @@ Each worker is a separate OS process (as two SSH sessions would be) running the 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
