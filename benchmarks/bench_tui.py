@@ -2,9 +2,10 @@
 per action, and how long its screens take — measured from outside with ``ptybytes.py``. Prints a
 markdown table and saves every raw number as JSON.
 
-    python benchmarks/bench_tui.py                    # everything (~4 min; the first run builds 100k: ~1 min)
+    python benchmarks/bench_tui.py                    # everything (~6 min; the first run builds 100k: ~1 min)
     python benchmarks/bench_tui.py --rounds 3         # fewer timing rounds
     python benchmarks/bench_tui.py --only wire,capture
+    python benchmarks/bench_tui.py --only lowbw            # normal vs --low-bandwidth (~2 min)
 
 What is measured (issue 3 §6, issue 4 §3):
 
@@ -26,6 +27,13 @@ What is measured (issue 3 §6, issue 4 §3):
   rounds on fresh copies, medians. The moves are checked in the database (``moved`` events).
 - ``capture``: the board of the default demo at 100×16 as text (tmux ``capture-pane``) into
   ``results/board_capture.txt``, for the README.
+- ``lowbw``: the default demo at 80×24, normal vs ``--low-bandwidth``, runs interleaved, medians: first
+  paint; 20 ``down`` keys sent in one write (a burst) and at 30 a second (key repeat), from the top of
+  the Clients table; the palette opened and "Opportu" typed one key at a time (each settled) and at 10
+  keys a second; a window switch (focus out, then in) and a mouse sweep over the table and the key
+  hints (40 cells each), sent only when the app asked the terminal for such reports, as a terminal
+  does — the bytes the terminal would send up are counted too; idle 5 s. ptybytes sends one key at a
+  time, so these runs drive its ``Session`` (imported from ptybytes.py) from here.
 
 Demo databases are what ``crm-tui demo --no-tui --size N --seed 1 --user alice`` builds; they are cached
 in ``benchmarks/results/tui/`` under a name carrying generate.py's fingerprint of the modules that shape
@@ -38,9 +46,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import importlib.util
 import json
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import statistics
@@ -296,6 +306,128 @@ def measure_board(tmp: Path, rounds: int, sizes: tuple[int, int]) -> dict:
             "open_ratio": open_med[big] / open_med[small], "move_ratio": move_med[big] / move_med[small]}
 
 
+def _ptybytes_module():
+    spec = importlib.util.spec_from_file_location("ptybytes", PTYBYTES)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TERMINAL_MODE = re.compile(rb"\x1b\[\?([0-9;]+)([hl])")
+
+
+def _terminal_class(ptybytes_module):
+    """ptybytes' ``Session`` that also follows the reports the program asked the terminal for (mouse
+    motion, focus), so a benchmark sends only what a terminal would."""
+
+    class Terminal(ptybytes_module.Session):
+        def __init__(self, *args, **kwargs) -> None:
+            self.modes: dict[int, bool] = {}
+            self._mode_tail = b""
+            super().__init__(*args, **kwargs)
+
+        def _observe(self, data: bytes) -> None:
+            super()._observe(data)
+            for numbers, action in TERMINAL_MODE.findall(self._mode_tail + data):
+                for number in numbers.split(b";"):
+                    self.modes[int(number)] = action == b"h"
+            self._mode_tail = data[-16:]
+
+        @property
+        def motion_reported(self) -> bool:  # any-event tracking: a report for every cell crossed
+            return self.modes.get(1003, False)
+
+        @property
+        def focus_reported(self) -> bool:
+            return self.modes.get(1004, False)
+
+    return Terminal
+
+
+def measure_low_bandwidth_once(tmp: Path, db: Path, low_bandwidth: bool, pb, Terminal) -> dict:
+    """One run of the low-bandwidth scenario (see the module docstring) in one mode."""
+    env = app_env(tmp)
+    env.update({"TERM": "xterm-256color"})
+    for name in ("COLUMNS", "LINES", "COLORTERM"):
+        env.pop(name, None)
+    cmd = crm_cmd(db) + (["--low-bandwidth"] if low_bandwidth else [])
+    quiet = 0.4
+    term = Terminal(cmd, 80, 24, env, use_screen=True)
+    out: dict = {}
+    try:
+        first, t_first = term.burst(quiet, 60, wait_for=clients_header(db), need_first_byte=True)
+        out["first_paint_bytes"] = first
+        out["seconds_to_first_paint"] = round(t_first - term.start, 4)
+        out["idle_bytes_5s"] = term.idle(5)
+
+        def send(data: bytes) -> tuple[int, float]:
+            sent = time.monotonic()
+            os.write(term.fd, data)
+            count, last = term.burst(quiet, 30)
+            return count, round(last - sent, 4) if count else 0.0
+
+        def paced(keys: list[bytes], gap: float) -> int:
+            """Keys ``gap`` seconds apart (key repeat, typing); bytes until the screen is quiet."""
+            total = 0
+            for key in keys:
+                os.write(term.fd, key)
+                end = time.monotonic() + gap
+                while time.monotonic() < end:
+                    total += len(term._read_once(end - time.monotonic()))
+            return total + term.burst(quiet, 30)[0]
+
+        down, up = pb.key_bytes("down", term.app_cursor), pb.key_bytes("up", term.app_cursor)
+        out["burst20_down_bytes"] = send(down * 20)[0]
+        send(up * 20)
+        out["repeat20_down_bytes"] = paced([down] * 20, 1 / 30)
+        paced([up] * 20, 1 / 30)
+        out["palette_open_bytes"] = send(b"\x10")[0]
+        chars = [send(ch.encode()) for ch in "Opportu"]
+        out["palette_char_bytes"] = [n for n, _ in chars]
+        out["palette_char_seconds"] = [t for _, t in chars]
+        send(b"\x1b")
+        send(b"\x10")
+        out["palette_typed_10ps_bytes"] = paced([ch.encode() for ch in "Opportu"], 0.1)
+        send(b"\x1b")
+        # a window switch: focus out, then in — reported only if the app asked for focus reports
+        focus = [b"\x1b[O", b"\x1b[I"] if term.focus_reported else []
+        out["focus_up_bytes"] = sum(map(len, focus))
+        out["focus_bytes"] = sum(send(event)[0] for event in focus)
+        # the mouse crossing the table (row 12) and the key hints (row 24), 40 cells each, no button
+        moves = [f"\x1b[<35;{x};{y}M".encode() for y in (12, 24) for x in range(2, 42)]
+        moves = moves if term.motion_reported else []
+        out["mouse_up_bytes"] = sum(map(len, moves))
+        out["mouse_bytes"] = paced(moves, 0.01) if moves else 0
+        out["modes"] = {str(k): v for k, v in sorted(term.modes.items())}
+    finally:
+        term.finish(kill=True)
+    return out
+
+
+def measure_low_bandwidth(tmp: Path, rounds: int) -> dict:
+    """Normal vs ``--low-bandwidth`` on the default demo at 80×24 (interleaved runs, medians)."""
+    pb = _ptybytes_module()
+    Terminal = _terminal_class(pb)
+    db = demo_db(300)
+    runs: dict[str, list[dict]] = {"normal": [], "low_bandwidth": []}
+    log(f"lowbw: {rounds} interleaved runs of each mode (burst, key repeat, palette, focus, mouse, idle) …")
+    for _ in range(rounds):
+        for mode in runs:
+            runs[mode].append(measure_low_bandwidth_once(tmp, db, mode == "low_bandwidth", pb, Terminal))
+    med: dict[str, dict] = {}
+    for mode, results in runs.items():
+        fields = {}
+        for key, value in results[0].items():
+            if isinstance(value, list):
+                fields[key] = [median(column) for column in zip(*(r[key] for r in results))]
+            elif isinstance(value, (int, float)):
+                fields[key] = median([r[key] for r in results])
+            else:
+                fields[key] = value
+        med[mode] = fields
+    return {"size": "80x24", "deals": 300, "rounds": rounds, "median": med, "runs": runs}
+
+
 def capture_board(tmp: Path, size: tuple[int, int] = (100, 16)) -> str:
     """The default demo's board as text, through tmux (its own server, killed afterwards)."""
     if shutil.which("tmux") is None:
@@ -405,6 +537,29 @@ def markdown(results: dict) -> str:
             f"{fmt_b(b['move_bytes'][small])}")
         add(f"card move: {big:,} deals", fmt_s(mm[big]), f"median of {len(b['move_seconds'][big])}; "
             f"{fmt_b(b['move_bytes'][big])}; {b['move_ratio']:.2f}× the small board")
+    lb = results.get("lowbw")
+    if lb:
+        n, q = lb["median"]["normal"], lb["median"]["low_bandwidth"]
+
+        def pair(key, what, note=""):
+            a, b = n[key], q[key]
+            change = f"{(b - a) / a:+.0%}" if a else ("0" if not b else "new")
+            add(f"low bandwidth: {what}", f"{fmt_b(a)} → {fmt_b(b)}", f"{change}{'; ' + note if note else ''}")
+
+        pair("first_paint_bytes", "first paint (80×24)", "normal → --low-bandwidth")
+        pair("burst20_down_bytes", "20 × down in one write", "both merge the burst into one update")
+        pair("repeat20_down_bytes", "20 × down at 30/s (key repeat)", "at most 12 frames a second")
+        pair("palette_open_bytes", "palette: open")
+        add("low bandwidth: palette, per typed key (settled)",
+            f"{fmt_b(n['palette_char_bytes'])} → {fmt_b(q['palette_char_bytes'])}",
+            f"key → last byte {fmt_s(median(n['palette_char_seconds']))} → "
+            f"{fmt_s(median(q['palette_char_seconds']))}")
+        pair("palette_typed_10ps_bytes", "palette: “Opportu” typed at 10 keys/s")
+        pair("focus_bytes", "window switch (focus out + in)",
+             f"up: {n['focus_up_bytes']} → {q['focus_up_bytes']} B (focus reports off)")
+        pair("mouse_bytes", "mouse sweep, 80 cells, no button",
+             f"up: {n['mouse_up_bytes']:,} → {q['mouse_up_bytes']:,} B (motion reported only with a button held)")
+        pair("idle_bytes_5s", "idle 5 s", "goal 0")
     return "\n".join(lines)
 
 
@@ -419,9 +574,10 @@ def environment() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Bytes and times of the crm-tui TUI (ptybytes, tmux).")
-    parser.add_argument("--only", default="wire,first_paint,board,capture",
-                        help="comma-separated: wire, first_paint, board, capture")
-    parser.add_argument("--rounds", type=int, default=5, help="timing rounds (first paint; board uses max(3, N-2))")
+    parser.add_argument("--only", default="wire,first_paint,board,capture,lowbw",
+                        help="comma-separated: wire, first_paint, board, capture, lowbw")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="timing rounds (first paint; board and lowbw use max(3, N-2))")
     parser.add_argument("--big", type=int, default=100_000, help="deals in the first-paint database")
     parser.add_argument("--board-sizes", default="100,10000", help="the two board sizes compared")
     parser.add_argument("--dev-venv", action="store_true",
@@ -447,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
         if "capture" in only:
             log("capture: the board at 100×16 through tmux …")
             results["capture"] = capture_board(tmp)
+        if "lowbw" in only:
+            results["lowbw"] = measure_low_bandwidth(tmp, max(3, args.rounds - 2))
     env = environment()
     env["total_seconds"] = round(time.perf_counter() - started, 1)
     table = markdown(results)

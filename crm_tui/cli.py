@@ -147,7 +147,8 @@ def cmd_tui(args) -> int:
     session = Session(args)
     from .tui.app import run_tui  # imported only here: the CLI stays free of Textual
 
-    return run_tui(session.url, session.actor.name, theme=getattr(args, "theme", None)) or 0
+    return run_tui(session.url, session.actor.name, theme=getattr(args, "theme", None),
+                   low_bandwidth=getattr(args, "low_bandwidth", None)) or 0
 
 
 def cmd_init(args) -> int:
@@ -207,7 +208,8 @@ def cmd_demo(args) -> int:
     close_database()
     from .tui.app import run_tui
 
-    return run_tui(url, actor.name, theme=getattr(args, "theme", None)) or 0
+    return run_tui(url, actor.name, theme=getattr(args, "theme", None),
+                   low_bandwidth=getattr(args, "low_bandwidth", None)) or 0
 
 
 def cmd_projects(args) -> int:
@@ -592,6 +594,7 @@ class _OnlyCommand:
 
 
 GLOBAL_VALUE_OPTIONS = ("--db", "--user", "--theme")
+GLOBAL_FLAGS = ("--low-bandwidth",)
 BUILD_ALL = object()
 
 
@@ -603,6 +606,9 @@ def command_word(argv: list[str]) -> object:
         word = argv[i]
         if word in GLOBAL_VALUE_OPTIONS:
             i += 2
+            continue
+        if word in GLOBAL_FLAGS:
+            i += 1
             continue
         if word.startswith("-"):
             if word.split("=", 1)[0] in GLOBAL_VALUE_OPTIONS and "=" in word:
@@ -621,6 +627,9 @@ def build_parser(only: object = BUILD_ALL) -> argparse.ArgumentParser:
     parser.add_argument("--db", metavar="URL", help="database URL (env CRM_TUI_DB); default: a file in your data dir")
     parser.add_argument("--user", metavar="NAME", help="act as this user (env CRM_TUI_USER; default: OS login)")
     parser.add_argument("--theme", metavar="NAME", help="TUI theme (dark, light, high-contrast, ansi16, …)")
+    parser.add_argument("--low-bandwidth", action="store_true", default=None,
+                        help="TUI for a slow link: fewer frames, slower polls, no mouse-motion reports "
+                             "(env CRM_TUI_LOW_BANDWIDTH=1; default: the choice saved from the palette)")
     parser.set_defaults(func=cmd_tui)
     if only is None:
         return parser
@@ -639,6 +648,7 @@ def build_parser(only: object = BUILD_ALL) -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=300, help="number of opportunities (default 300)")
     p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
     p.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS)
+    p.add_argument("--low-bandwidth", action="store_true", default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("projects", help="list projects")

@@ -2,12 +2,13 @@
 
 Every setting has an environment variable, which is how tests point at fixtures:
 
-| variable            | meaning                                   | default                                   |
-| ------------------- | ----------------------------------------- | ----------------------------------------- |
-| ``CRM_TUI_DB``      | database URL (``sqlite:///path``, ``postgresql://…``) | ``crm.db`` in the user data dir |
-| ``CRM_TUI_USER``    | acting user                               | the OS login                              |
-| ``CRM_TUI_CONFIG``  | settings file (TOML)                      | ``config.toml`` in the user config dir    |
-| ``CRM_TUI_THEME``   | theme name                                | the saved choice, else ``dark``           |
+| variable                  | meaning                                               | default                                |
+| ------------------------- | ----------------------------------------------------- | -------------------------------------- |
+| ``CRM_TUI_DB``            | database URL (``sqlite:///path``, ``postgresql://…``) | ``crm.db`` in the user data dir        |
+| ``CRM_TUI_USER``          | acting user                                           | the OS login                           |
+| ``CRM_TUI_CONFIG``        | settings file (TOML)                                  | ``config.toml`` in the user config dir |
+| ``CRM_TUI_THEME``         | theme name                                            | the saved choice, else ``dark``        |
+| ``CRM_TUI_LOW_BANDWIDTH`` | ``1``: the app's low-bandwidth mode, ``0``: not       | the saved choice, else off             |
 """
 
 from __future__ import annotations

@@ -14,6 +14,13 @@ Besides the screens, the app runs two light timers: every ``poll_seconds`` a thr
 acting user's unread notifications (one indexed COUNT; the header repaints only when the number
 changes), and every ``[automations] interval`` seconds (default 30; ``CRM_TUI_AUTOMATIONS=off`` or a
 number of seconds) the automation tick runs in a thread worker.
+
+The low-bandwidth mode (``--low-bandwidth``, ``CRM_TUI_LOW_BANDWIDTH=1``, ``low_bandwidth = true``, or
+the palette's "Low-bandwidth mode", which saves the choice) sends only what a key press must change,
+and less of that: at most ``LOW_BANDWIDTH_FPS`` frames a second (changes that come faster — key
+repeat, typing in the palette — go out merged), the polls every ``LOW_BANDWIDTH_POLL_SECONDS``, mouse
+motion reported by the terminal only while a button is held, and no focus-in/-out reports (each one
+repainted the whole screen). The header shows ``lb`` while it is on (where there is room).
 """
 
 from __future__ import annotations
@@ -22,11 +29,13 @@ import sys
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
+import textual.screen
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.widgets import LoadingIndicator
 
 from ..errors import CrmError
 from . import settings
@@ -35,6 +44,52 @@ from .dbwork import cancelled, db_session
 from .screens.help import HelpScreen
 from .screens.picker import ChoiceScreen
 from .themes import load_themes
+
+
+POLL_SECONDS = 3.0  # the unread count and the project views' change check
+LOW_BANDWIDTH_POLL_SECONDS = 15.0  # a change by someone else shows later, and the link stays quiet
+LOW_BANDWIDTH_FPS = 12  # frames a second at most in the low-bandwidth mode (Textual's default: 60)
+# Mouse: any-motion tracking (1003) off, button-event tracking (1002) on — clicks, the wheel and drags
+# still arrive, bare motion over the window does not; focus-in/-out reports (1004) off.
+LOW_BANDWIDTH_TERMINAL_MODES = "\x1b[?1003l\x1b[?1002h\x1b[?1004l"
+NORMAL_TERMINAL_MODES = "\x1b[?1002l\x1b[?1000h\x1b[?1003h\x1b[?1004h"  # what Textual sets up
+
+
+class QuietTerminal:
+    """Mixed into Textual's terminal driver (``CrmApp.get_driver_class``): in the low-bandwidth mode the
+    terminal reports no bare mouse motion (Textual asks for every move: a sweep over 80 cells of the
+    table and key hints sent 0.9 KB up and 5 KB of hover repaints down) and no focus changes (a window
+    switch, out and back, repainted the whole screen twice: 9 KB at 80×24). Otherwise it is
+    Textual's driver."""
+
+    def start_application_mode(self) -> None:
+        super().start_application_mode()
+        if getattr(self._app, "low_bandwidth", False):  # also after a resume from ctrl+z
+            self.set_low_bandwidth(True)
+
+    def stop_application_mode(self) -> None:
+        self.write("\x1b[?1002l")  # Textual turns off the modes it set; this one is ours
+        super().stop_application_mode()
+
+    def set_low_bandwidth(self, on: bool) -> None:
+        modes = LOW_BANDWIDTH_TERMINAL_MODES if on else NORMAL_TERMINAL_MODES
+        if not self._mouse:  # the app runs without the mouse: only the focus reports change
+            modes = modes[modes.index("\x1b[?1004"):]
+        self.write(modes)
+        self.flush()
+
+
+class StillLoadingIndicator(LoadingIndicator):
+    """Textual's loading indicator without its refresh timer: with ``animation_level`` "none" it
+    shows a still "Loading...", which it repainted 16 times a second all the same."""
+
+    @property
+    def auto_refresh(self) -> None:
+        return None
+
+    @auto_refresh.setter
+    def auto_refresh(self, interval) -> None:
+        pass  # LoadingIndicator asks for 1/16 s on mount: no timer
 
 
 def workspace_name(db_url: str) -> str:
@@ -97,17 +152,22 @@ class CrmApp(App[int]):
         Binding("i", "inbox", "Notifications", id="app.inbox", show=False),
     ]
 
-    def __init__(self, db_url: str, actor, *, theme: str | None = None, poll_seconds: float = 3.0,
-                 automations: float | bool | None = None, first_view: Future | None = None):
-        """``automations``: seconds between automation ticks, False for none, None for the config
-        (``CRM_TUI_AUTOMATIONS``, ``[automations]``). ``first_view``: the first screen's data being
-        read already (``read_first_view``), else the app reads it."""
+    def __init__(self, db_url: str, actor, *, theme: str | None = None, poll_seconds: float | None = None,
+                 automations: float | bool | None = None, first_view: Future | None = None,
+                 low_bandwidth: bool | None = None):
+        """``poll_seconds``: how often the unread count and the project in view are checked; None: 3 s,
+        15 s in the low-bandwidth mode. ``automations``: seconds between automation ticks, False for
+        none, None for the config (``CRM_TUI_AUTOMATIONS``, ``[automations]``). ``first_view``: the
+        first screen's data being read already (``read_first_view``), else the app reads it.
+        ``low_bandwidth``: True for ``--low-bandwidth``; None for the env / the saved choice."""
         super().__init__()
         self.first_view = first_view
         self.db_url = db_url
         self.actor = actor
         self.workspace = workspace_name(db_url)
-        self.poll_seconds = poll_seconds
+        self.low_bandwidth = settings.low_bandwidth(low_bandwidth)
+        self._poll_seconds = poll_seconds
+        self._unread_timer = None
         self.automations = automations
         self.projects: list[dict] = []
         self.dashboards: list[str] = []  # names the actor may see, for the palette
@@ -119,6 +179,32 @@ class CrmApp(App[int]):
         self.theme_problems: list[str] = []
         self.animation_level = "none"  # nothing animates over a slow link
         self._use_theme(settings.theme_name(theme))
+
+    @property
+    def poll_seconds(self) -> float:
+        """Seconds between the checks for changes made elsewhere (unread count, the project in view)."""
+        if self._poll_seconds is not None:
+            return self._poll_seconds
+        return LOW_BANDWIDTH_POLL_SECONDS if self.low_bandwidth else POLL_SECONDS
+
+    @property
+    def frame_period(self) -> float:
+        """Seconds between two repaints of a screen, at least (Textual's: 1/60, or 1/``TEXTUAL_FPS``)."""
+        textual_period = textual.screen.UPDATE_PERIOD
+        return max(1 / LOW_BANDWIDTH_FPS, textual_period) if self.low_bandwidth else textual_period
+
+    def get_driver_class(self):
+        driver = super().get_driver_class()
+        try:
+            from textual.drivers.linux_driver import LinuxDriver
+        except ImportError:  # Windows: its console driver is left as it is
+            return driver
+        if issubclass(driver, LinuxDriver) and not issubclass(driver, QuietTerminal):
+            return type(f"Quiet{driver.__name__}", (QuietTerminal, driver), {})
+        return driver
+
+    def get_loading_widget(self):
+        return StillLoadingIndicator()
 
     def _use_theme(self, requested: str) -> None:
         """Register the theme files and pick one — before the first paint, so it paints once."""
@@ -149,6 +235,8 @@ class CrmApp(App[int]):
             self.await_first_view()
 
     def on_mount(self) -> None:
+        self.screen_change_signal.subscribe(self, self._pace, immediate=True)
+        self._pace(self.screen)
         keymap = settings.keymap()
         if keymap:
             self.set_keymap(keymap)
@@ -184,8 +272,62 @@ class CrmApp(App[int]):
             return
         self._first_painted = True
         self.load_projects()
-        self.set_interval(self.poll_seconds, self._poll_unread, name="unread-count")
+        self._unread_timer = self.set_interval(self.poll_seconds, self._poll_unread, name="unread-count")
         self._start_automations()
+
+    # -- low bandwidth ------------------------------------------------------------------------
+
+    def _pace(self, screen) -> None:
+        """Give ``screen`` the app's frame rate. Textual repaints a screen from a timer of its own
+        (started at the first change after idle: one change paints at once, the ones that follow within
+        the period go out together at its end). Its period comes from ``TEXTUAL_FPS``, read once at
+        import for every app of the process; this sets it per screen, so it follows the setting while
+        the app runs (called for every screen shown, and for all when the setting changes)."""
+        period = self.frame_period
+        old = getattr(screen, "_Screen__update_timer", None)
+        if old is None and period == textual.screen.UPDATE_PERIOD:
+            return  # Textual makes its own at the default rate
+        if old is not None and old._interval == period:
+            return
+        screen._Screen__update_timer = screen.set_interval(period, screen._on_timer_update,
+                                                           name="screen_update", pause=True)
+        if old is not None:
+            old.stop()
+            screen.check_idle()  # a change that waited for the old timer is painted by the new one
+
+    def set_low_bandwidth(self, on: bool) -> None:
+        """Turn the low-bandwidth mode on or off while the app runs: the frame rate of every screen,
+        the unread poll, the terminal's mouse and focus reports and the header's ``lb`` follow at once;
+        a project view polls at the new rate from its next opening (or at once, if it has a
+        ``poll_seconds_changed`` hook)."""
+        if on == self.low_bandwidth:
+            return
+        self.low_bandwidth = on
+        for screen in self.screen_stack:
+            self._pace(screen)
+            hook = getattr(screen, "poll_seconds_changed", None)
+            if callable(hook):
+                hook(self.poll_seconds)
+        if self._unread_timer is not None:
+            self._unread_timer.stop()
+            self._unread_timer = self.set_interval(self.poll_seconds, self._poll_unread, name="unread-count")
+        driver = getattr(self, "_driver", None)
+        if isinstance(driver, QuietTerminal):
+            driver.set_low_bandwidth(on)
+        self._refresh_headers()
+
+    def action_toggle_low_bandwidth(self) -> None:
+        """The palette's "Low-bandwidth mode": switch it, and save the choice in the config file."""
+        on = not self.low_bandwidth
+        self.set_low_bandwidth(on)
+        state = "on" if on else "off"
+        try:
+            settings.save_setting("low_bandwidth", on)
+        except OSError as exc:
+            self.notify(f"low-bandwidth mode {state}, but not saved to {settings.config_path()}: "
+                        f"{exc.strerror or exc}", severity="error", timeout=8)
+            return
+        self.notify(f"low-bandwidth mode: {state} (saved)")
 
     def _start_automations(self) -> None:
         from .automation_ticks import automation_interval, start_automation_ticks
@@ -294,6 +436,9 @@ class CrmApp(App[int]):
         if count == self.unread:
             return
         self.unread = count
+        self._refresh_headers()
+
+    def _refresh_headers(self) -> None:
         from .widgets.header import AppHeader
 
         for screen in self.screen_stack:
@@ -550,6 +695,8 @@ class CrmApp(App[int]):
 
         for widget in self.screen.query(Input):
             widget.cursor_blink = False
+        for indicator in self.screen.query(LoadingIndicator):  # shown while a search is slow
+            indicator.auto_refresh = None
 
     def report(self, error: BaseException | None) -> None:
         """Show a failure as a message: a CrmError's own words, or one line for anything else."""
@@ -596,10 +743,11 @@ def read_first_view(actor, wait_seconds: float = 0.5) -> Future:
     return future
 
 
-def run_tui(db_url: str, user_name: str, *, theme: str | None = None) -> int:
+def run_tui(db_url: str, user_name: str, *, theme: str | None = None, low_bandwidth: bool | None = None) -> int:
     """Open the database, resolve the user, run the app; returns the process exit code.
 
     On a database with no users yet, ``user_name`` becomes its first (admin) user, as ``init`` does.
+    ``low_bandwidth``: True for ``--low-bandwidth``, None for ``CRM_TUI_LOW_BANDWIDTH`` / the saved choice.
     """
     from ..db import open_database
     from ..domain.actors import actor_for, ensure_user, has_users, resolve_actor
@@ -613,6 +761,6 @@ def run_tui(db_url: str, user_name: str, *, theme: str | None = None) -> int:
     except CrmError as exc:
         print(f"crm-tui: {exc}", file=sys.stderr)
         return exc.exit_code
-    app = CrmApp(db_url, actor, theme=theme, first_view=read_first_view(actor))
+    app = CrmApp(db_url, actor, theme=theme, first_view=read_first_view(actor), low_bandwidth=low_bandwidth)
     result = app.run()
     return int(result or 0) if app.return_code in (None, 0) else int(app.return_code)

@@ -1,7 +1,7 @@
 """The command palette (ctrl+p): open any project in its default view or as a table/board, every
 dashboard, import a CSV into a project, export one to CSV, a project's automations, the notifications
-inbox and the reminders, new record, project settings, users and roles, switch theme, date order, keys,
-quit.
+inbox and the reminders, new record, project settings, users and roles, switch theme, date order,
+low-bandwidth mode, keys, quit.
 
 Projects, dashboard names and the unread count come from the app's cached values (read by workers at
 start-up and refreshed by them), so typing in the palette never touches the database.
@@ -53,6 +53,9 @@ class CrmCommands(Provider):
         order = getattr(app, "date_order", "YMD")
         out.append(("Date order", f"how 03/04/2026 is read (DMY, MDY, YMD) · now {order} · the choice is saved",
                     partial(_date_order, app)))
+        low = "on" if getattr(app, "low_bandwidth", False) else "off"
+        out.append(("Low-bandwidth mode", f"now {low} · for slow links: fewer frames and polls · "
+                    "the choice is saved", app.action_toggle_low_bandwidth))
         out.append(("Keys", "the keys of the current screen (?)", app.action_help))
         out.append(("Quit", "leave crm-tui (ctrl+q)", app.action_quit))
         return out

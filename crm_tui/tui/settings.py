@@ -1,5 +1,5 @@
 """The TUI's side of the user's settings file: write it back (``tomllib`` only reads), resolve the
-theme, and read the keymap.
+theme and the low-bandwidth switch, and read the keymap.
 
 >>> save_setting("theme", "light")              # merged into config.toml, other keys kept
 >>> toml_dumps({"theme": "dark", "keys": {"table.sort": "S"}})
@@ -7,7 +7,9 @@ theme, and read the keymap.
 
 Settings the TUI reads: ``theme``; ``date_order`` (YMD, DMY or MDY — how ``03/04/2026`` typed in a
 date field is read; ``CRM_TUI_DATE_ORDER`` overrides it for one run; chosen in the app with the palette's
-"Date order"); ``[keys]`` — binding id → keys, e.g. ``"board.move_next" = "shift+right,L"`` (ids are
+"Date order"); ``low_bandwidth`` (true/false — fewer frames, slower polls, no mouse-motion or
+focus reports; ``--low-bandwidth`` or ``CRM_TUI_LOW_BANDWIDTH=1`` for one run; toggled with the palette's
+"Low-bandwidth mode"); ``[keys]`` — binding id → keys, e.g. ``"board.move_next" = "shift+right,L"`` (ids are
 listed by ``?`` in the app).
 """
 
@@ -23,6 +25,8 @@ from ..config import config_path, load_settings
 DEFAULT_THEME = "dark"
 DATE_ORDERS = ("YMD", "DMY", "MDY")
 DEFAULT_DATE_ORDER = "YMD"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -124,3 +128,26 @@ def save_date_order(order: str) -> str:
         raise ValueError(f"date order {order!r}: expected one of {', '.join(DATE_ORDERS)}")
     save_setting("date_order", order)
     return order
+
+
+def _switch(value) -> bool | None:
+    """``value`` read as on/off (``true``, ``1``, ``yes``, ``on`` and their opposites); None when it is
+    neither (unset, or a value that means nothing: it counts as unset)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    text = str(value if value is not None else "").strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+def low_bandwidth(explicit: bool | None = None) -> bool:
+    """``--low-bandwidth`` (``explicit``), else ``CRM_TUI_LOW_BANDWIDTH``, else the saved
+    ``low_bandwidth``, else off."""
+    if explicit is not None:
+        return bool(explicit)
+    for candidate in (os.environ.get("CRM_TUI_LOW_BANDWIDTH"), load_settings().get("low_bandwidth")):
+        on = _switch(candidate)
+        if on is not None:
+            return on
+    return False

@@ -4,7 +4,8 @@
 
 Every step runs ``crm_tui.domain.csv_import`` (the same code as ``crm-tui import``) in a thread worker:
 reading the header, a dry run for the preview, then the import itself with a progress bar. Nothing is
-written before the last step, and that step is one transaction.
+written before the last step, and that step is one transaction. In the app's low-bandwidth mode the bar
+moves at most once a second (``ProgressThrottle``); the end always shows at once.
 
 | key          | action                              | binding id      |
 | ------------ | ----------------------------------- | --------------- |
@@ -16,6 +17,7 @@ written before the last step, and that step is one transaction.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from textual import work
@@ -32,6 +34,32 @@ from .base import CrmScreen
 IGNORE = "__ignore__"
 PREVIEW_ROWS = 100
 STEPS = ("file", "mapping", "preview", "run")
+LOW_BANDWIDTH_PROGRESS_SECONDS = 1.0
+
+
+class ProgressThrottle:
+    """At most one progress update per ``interval`` seconds: the first goes out at once, the ones that
+    come sooner wait for the interval to end, and only the newest of them is shown then.
+
+    >>> now = [10.0]
+    >>> throttle = ProgressThrottle(1.0, clock=lambda: now[0])
+    >>> throttle.wait(), throttle.shown(), throttle.wait()   # 0: show it now (then shown())
+    (0.0, None, 1.0)
+    """
+
+    def __init__(self, interval: float, clock=time.monotonic) -> None:
+        self.interval = interval
+        self.clock = clock
+        self.last: float | None = None
+
+    def wait(self) -> float:
+        """Seconds until the next update may be shown (0: now)."""
+        if self.last is None or self.interval <= 0:
+            return 0.0
+        return max(0.0, self.last + self.interval - self.clock())
+
+    def shown(self) -> None:
+        self.last = self.clock()
 
 
 class PathSuggester(Suggester):
@@ -115,6 +143,9 @@ class ImportWizard(CrmScreen):
         self.sample: list[tuple[int, list[str]]] = []
         self.report = None
         self.result = None
+        self._progress: tuple[int, int] | None = None  # the newest (done, total) not shown yet
+        self._progress_timer = None
+        self.progress_throttle = ProgressThrottle(0.0)
 
     # -- layout ------------------------------------------------------------------------------------
     def compose(self):
@@ -122,8 +153,10 @@ class ImportWizard(CrmScreen):
         with ContentSwitcher(initial="file", id="steps"):
             with Vertical(id="file"):
                 yield Label("CSV file (→ completes the path)")
-                yield Input(value=self.initial_path, placeholder="~/Downloads/clients.csv", id="path",
-                            suggester=PathSuggester())
+                path = Input(value=self.initial_path, placeholder="~/Downloads/clients.csv", id="path",
+                             suggester=PathSuggester())
+                path.cursor_blink = False  # a blinking cursor repaints twice a second while idle
+                yield path
                 with Horizontal(classes="map-row"):
                     yield Label("Dates like 05/03/2026 are")
                     yield Select([("day/month/year (DMY)", "DMY"), ("month/day/year (MDY)", "MDY"),
@@ -131,7 +164,9 @@ class ImportWizard(CrmScreen):
                                  id="date-order")
                 with Horizontal(classes="map-row"):
                     yield Label("Update records by key field")
-                    yield Input(placeholder="(none: always add) e.g. Email or title", id="key")
+                    key = Input(placeholder="(none: always add) e.g. Email or title", id="key")
+                    key.cursor_blink = False
+                    yield key
                 yield Checkbox("Add missing dropdown options", id="create-options")
                 yield Checkbox("Import the good rows, write the bad ones to a file", id="skip-bad")
                 yield Static("", id="file-error", classes="error")
@@ -147,7 +182,8 @@ class ImportWizard(CrmScreen):
                 yield Button("Import", id="to-run", variant="primary")
             with Vertical(id="run"):
                 yield Static("Importing…", id="run-status")
-                yield ProgressBar(id="progress", show_eta=False)
+                # a total from the start: without one the bar runs its 15-a-second "indeterminate" timer
+                yield ProgressBar(total=1, id="progress", show_eta=False)
                 yield Button("Close", id="close")
 
     def on_mount(self) -> None:
@@ -336,6 +372,9 @@ class ImportWizard(CrmScreen):
         self._show("run")
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=max(1, self.report.rows), progress=0)
+        interval = LOW_BANDWIDTH_PROGRESS_SECONDS if getattr(self.app, "low_bandwidth", False) else 0.0
+        self.progress_throttle = ProgressThrottle(interval)
+        self.progress_throttle.shown()
         self.import_file(self.path, self.options(), self.report.rows)
 
     @work(thread=True, exclusive=True, group="import", exit_on_error=False)
@@ -351,10 +390,29 @@ class ImportWizard(CrmScreen):
         self.post_message(ImportFinished(report))
 
     def on_import_progressed(self, message: ImportProgressed) -> None:
-        self.query_one("#progress", ProgressBar).update(total=max(1, message.total), progress=message.done)
+        self._progress = (message.done, message.total)
+        if self._progress_timer is not None:
+            return  # an update is due already: it shows this newer figure
+        wait = self.progress_throttle.wait()
+        if wait > 0:
+            self._progress_timer = self.set_timer(wait, self._show_progress)
+        else:
+            self._show_progress()
+
+    def _show_progress(self) -> None:
+        self._progress_timer = None
+        if self._progress is None or self.result is not None:
+            return
+        done, total = self._progress
+        self._progress = None
+        self.query_one("#progress", ProgressBar).update(total=max(1, total), progress=done)
+        self.progress_throttle.shown()
 
     def on_import_finished(self, message: ImportFinished) -> None:
         report = self.result = message.report
+        if self._progress_timer is not None:
+            self._progress_timer.stop()
+            self._progress_timer = None
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=1, progress=1)
         text = f"Imported: {report.created:,} created, {report.updated:,} updated"

@@ -74,7 +74,12 @@ class ProjectViewScreen(CrmScreen):
             self.preloaded = None
         else:
             self.reload()
-        self.set_interval(self.app.poll_seconds, self.poll)
+        self._poll_timer = self.set_interval(self.app.poll_seconds, self.poll)
+
+    def poll_seconds_changed(self, seconds: float) -> None:
+        """The app's poll rate changed (the low-bandwidth setting): poll at the new rate at once."""
+        self._poll_timer.stop()
+        self._poll_timer = self.set_interval(seconds, self.poll)
 
     def reload(self, keep: int | None = None) -> None:
         """Read the view again in a worker, the cursor on ``keep`` where it still shows."""

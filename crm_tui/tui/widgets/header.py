@@ -1,5 +1,6 @@
 """One-line header: workspace and project on the left, status in the middle, the unread
-notifications (``✉ 3``) and the user on the right.
+notifications (``✉ 3``), ``lb`` while the low-bandwidth mode is on (only where it fits: the place and the
+status come first) and the user on the right.
 
 No clock and no timers: it repaints only when its text changes. The unread count is the app's
 ``unread`` (the app counts in a worker and refreshes the headers only when the number changes).
@@ -42,6 +43,8 @@ class AppHeader(Widget):
     def text(self) -> str:
         return f"{self._place} {self._status}"
 
+    LOW_BANDWIDTH_MARK = "lb"
+
     @staticmethod
     def unread_text(count: int) -> str:
         """What the header shows for ``count`` unread notifications (nothing for none)."""
@@ -57,6 +60,11 @@ class AppHeader(Widget):
         right_width = cell_len(status) + cell_len(user) + (cell_len(unread) + 2 if unread else 0)
         width = self.size.width
         gap = width - cell_len(left) - right_width
+        mark = self.LOW_BANDWIDTH_MARK if getattr(app, "low_bandwidth", False) else ""
+        if mark and gap >= cell_len(mark) + 3:  # a blank either side, and never at the place's expense
+            gap -= cell_len(mark) + 2
+        else:
+            mark = ""
         if gap < 1:
             left = set_cell_size(left, max(0, width - right_width - 1))
             gap = 1
@@ -66,6 +74,9 @@ class AppHeader(Widget):
         text.append(status)
         if unread:
             text.append(unread, style="bold")
+            text.append("  ")
+        if mark:
+            text.append(mark, style="dim")
             text.append("  ")
         text.append(user)
         return text
