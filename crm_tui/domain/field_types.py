@@ -26,14 +26,19 @@ always ``None`` (never ``[]`` or ``""``).
 
 Errors are ``ValueError(reason)``; the reason says what would be accepted. The caller wraps it into
 ``ValidationError(field, value, reason)``.
+
+For a column of values (a list of records), ``item_reader(config)``, ``json_converter(config)`` and
+``formatter(config)`` read the config once and return a function of the value alone.
 """
 
 from __future__ import annotations
 
 import calendar
+import functools
+import operator
 import re
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
@@ -243,19 +248,65 @@ def _coerce_decimal(value) -> Decimal:
     raise ValueError(_NUMBER_HINT)
 
 
+_ZERO = Decimal(0)
+_QUANTUM = Decimal(1).scaleb(-SCALE_DIGITS)
+_PLACES = {p: Decimal(1).scaleb(-p) for p in range(SCALE_DIGITS + 1)}
+_SCALE = 10**SCALE_DIGITS
+_DECIMAL_SCALE = Decimal(_SCALE)
+_BIGINT = 2**63
+
+
 def _decimal_to_text(value: Decimal, places: int | None = None, *, grouping: bool = False) -> str:
     """Exact decimal text without exponent; ``places`` is a minimum (never rounds)."""
+    if (type(value) is Decimal and value.is_finite() and value.adjusted() < 13
+            and (places is None or places in _PLACES)):
+        # The usual case (a stored amount) without normalize()'s as_tuple(). An amount with at most
+        # ``places`` decimals is shown with exactly ``places`` (and str() has no exponent then);
+        # otherwise as normalize() makes it: rounded to 6 places, no trailing zeros ("f" shows
+        # 1E+3 and 1000 alike).
+        if not value:
+            value = _ZERO  # -0 → 0
+        if places is not None:
+            padded = value.quantize(_PLACES[places])
+            if padded == value:
+                return format(padded, ",f") if grouping else str(padded)
+        value = value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN).normalize()
+        if places is not None:
+            padded = value.quantize(_PLACES[places])
+            if padded == value:
+                value = padded
+        return format(value, ",f" if grouping else "f")
     value = normalize(value) if value != 0 else Decimal(0)
     if places is not None and _decimal_places(value) < places:
         value = value.quantize(Decimal(1).scaleb(-places))
     return f"{value:,f}" if grouping else f"{value:f}"
 
 
+def _from_scaled(stored) -> Decimal:
+    """``from_scaled`` of a stored value (never None); a whole amount skips the division."""
+    if type(stored) is int and -_BIGINT <= stored < _BIGINT:
+        if stored % _SCALE == 0:
+            return Decimal(stored // _SCALE)
+        # exact, so the quotient has no trailing zeros: what normalize() would make of it
+        return Decimal(stored) / _DECIMAL_SCALE
+    return from_scaled(stored)
+
+
 def _format_money(value: Decimal, code: str) -> str:
-    text = _decimal_to_text(abs(value), currency_places(code), grouping=True)
-    sign = "-" if value < 0 else ""
+    return _money_formatter(code)(value)
+
+
+def _money_formatter(code: str):
+    """``_format_money(·, code)`` with the code's symbol and places looked up once."""
+    places = currency_places(code)
     symbol = CURRENCY_SYMBOLS.get(code)
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {code}"
+
+    def money(value: Decimal) -> str:
+        text = _decimal_to_text(abs(value), places, grouping=True)
+        sign = "-" if value < 0 else ""
+        return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {code}"
+
+    return money
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,12 +319,25 @@ def _require_str(value, what: str = "text") -> str:
     return value
 
 
+def _same(item):
+    return item
+
+
+class _Nothing:
+    """The ``item_type`` of types whose items have no one Python type: no value is of it."""
+
+
 class FieldType:
-    """One kind of custom field. Subclasses override the ``_``-prefixed per-value hooks."""
+    """One kind of custom field. Subclasses override the ``_``-prefixed hooks: ``_parse``,
+    ``_coerce`` and ``_to_storage`` per value; ``_item_reader``, ``_item_json`` and ``_item_text``
+    read the config once and return a function of one item (a column of values is converted by
+    calling it, see :meth:`json_converter`)."""
 
     name: str = ""
     column: str = "text"
     computed: bool = False
+    #: The Python type of one canonical item as read from storage (a multi-select's options: str).
+    item_type: type = str
 
     def __repr__(self) -> str:
         return f"<FieldType {self.name}>"
@@ -321,42 +385,87 @@ class FieldType:
 
     def from_storage(self, stored: list, config: dict):
         """Storage values (in position order) → canonical value; no rows → None."""
-        config = config or {}
-        values = [self._from_storage(s, config) for s in (stored or []) if s is not None]
-        if not values:
+        present = [s for s in (stored or []) if s is not None]
+        if not present:
             return None
+        config = config or {}
+        read = self._item_reader(config)
+        values = [read(s) for s in present]
         return values if self.multi_valued(config) else values[0]
+
+    def item_reader(self, config: dict):
+        """A function: one storage value (not None) → one canonical item, ``config`` read once."""
+        return self._item_reader(config or {})
+
+    def item_json(self, config: dict):
+        """A function: one item (a value that is neither None nor a list) → what ``to_json`` gives,
+        without the checks for None and lists."""
+        return self.json_converter(config) if self.computed else self._item_json(config or {})
+
+    def item_text(self, config: dict):
+        """A function: one item (a value that is neither None nor a list) → what ``format`` gives."""
+        return self.formatter(config) if self.computed else self._item_text(config or {})
 
     def _to_storage(self, item, config: dict):
         return _require_str(item)
 
-    def _from_storage(self, stored, config: dict):
-        return str(stored)
+    def _item_reader(self, config: dict):
+        return str
 
     # -- output --------------------------------------------------------------------------------
     def to_json(self, value, config: dict):
         """Canonical value → JSON-able value (Decimal → exact str, date → ISO)."""
-        config = config or {}
         if value is None:
             return None
-        if isinstance(value, (list, tuple)):
-            return [self._to_json(item, config) for item in value]
-        return self._to_json(value, config)
+        return self.json_converter(config)(value)
 
     def format(self, value, config: dict) -> str:
         """Canonical value → text for display; None → ""."""
-        config = config or {}
         if value is None:
             return ""
-        if isinstance(value, (list, tuple)):
-            return ", ".join(self._format(item, config) for item in value)
-        return self._format(value, config)
+        return self.formatter(config)(value)
 
-    def _to_json(self, item, config: dict):
-        return item
+    def json_converter(self, config: dict):
+        """``to_json`` as a function of the value alone, ``config`` read once (for many values).
 
-    def _format(self, item, config: dict) -> str:
-        return str(item)
+        >>> get_field_type("currency").json_converter({"currency": "JPY"})(Decimal("1200"))
+        '1200'
+        """
+        item = self._item_json(config or {})
+        if item is _same:
+            def to_json(value):
+                if value is None:
+                    return None
+                if isinstance(value, (list, tuple)):
+                    return list(value)
+                return value
+        else:
+            def to_json(value):
+                if value is None:
+                    return None
+                if isinstance(value, (list, tuple)):
+                    return [item(v) for v in value]
+                return item(value)
+        return to_json
+
+    def formatter(self, config: dict):
+        """``format`` as a function of the value alone, ``config`` read once (for many values)."""
+        item = self._item_text(config or {})
+
+        def to_text(value) -> str:
+            if value is None:
+                return ""
+            if isinstance(value, (list, tuple)):
+                return ", ".join([item(v) for v in value])
+            return item(value)
+
+        return to_text
+
+    def _item_json(self, config: dict):
+        return _same
+
+    def _item_text(self, config: dict):
+        return str
 
 
 # ---------------------------------------------------------------------------------------------
@@ -511,7 +620,7 @@ class UrlType(FieldType):
 
 
 class _DecimalType(FieldType):
-    column = "number"
+    column, item_type = "number", Decimal
 
     def _coerce(self, value, config):
         return _check_decimal(_coerce_decimal(value))
@@ -519,14 +628,22 @@ class _DecimalType(FieldType):
     def _to_storage(self, item, config):
         return to_scaled(_coerce_decimal(item))
 
-    def _from_storage(self, stored, config):
-        return from_scaled(stored)
+    def _item_reader(self, config):
+        return _from_scaled
 
-    def _to_json(self, item, config):
-        return _decimal_to_text(item)
+    def _item_json(self, config):
+        return _decimal_to_text
 
-    def _format(self, item, config):
-        return _decimal_to_text(item, grouping=True)
+    def _item_text(self, config):
+        return _grouped_text
+
+
+def _grouped_text(item: Decimal) -> str:
+    return _decimal_to_text(item, grouping=True)
+
+
+def _percent_text(item: Decimal) -> str:
+    return _decimal_to_text(item, grouping=True) + "%"
 
 
 class NumberType(_DecimalType):
@@ -546,8 +663,8 @@ class PercentType(_DecimalType):
     def _parse(self, text, config, *, date_order, today):
         return _parse_amount(text, kind="percent")
 
-    def _format(self, item, config):
-        return _decimal_to_text(item, grouping=True) + "%"
+    def _item_text(self, config):
+        return _percent_text
 
 
 class CurrencyType(_DecimalType):
@@ -562,17 +679,17 @@ class CurrencyType(_DecimalType):
         code = _field_currency(config)
         return _check_decimal(_coerce_decimal(value), places=currency_places(code), currency=code)
 
-    def _to_json(self, item, config):
-        return _decimal_to_text(item, currency_places(_field_currency(config)))
+    def _item_json(self, config):
+        return functools.partial(_decimal_to_text, places=currency_places(_field_currency(config)))
 
-    def _format(self, item, config):
-        return _format_money(item, _field_currency(config))
+    def _item_text(self, config):
+        return _money_formatter(_field_currency(config))
 
 
 class RatingType(FieldType):
     """Whole stars 1..max (default 5): "4", "4/5", "★★★★☆"; 0 means no rating."""
 
-    name, column = "rating", "number"
+    name, column, item_type = "rating", "number", int
 
     @staticmethod
     def _max(config) -> int:
@@ -615,15 +732,27 @@ class RatingType(FieldType):
     def _to_storage(self, item, config):
         return to_scaled(Decimal(int(item)))
 
-    def _from_storage(self, stored, config):
-        return int(from_scaled(stored))
+    def _item_reader(self, config):
+        return _whole_from_scaled
 
-    def _to_json(self, item, config):
-        return int(item)
+    def _item_json(self, config):
+        return int
 
-    def _format(self, item, config):
-        n, top = int(item), self._max(config)
-        return "★" * n + "☆" * max(0, top - n)
+    def _item_text(self, config):
+        top = self._max(config)
+
+        def stars(item) -> str:
+            n = int(item)
+            return "★" * n + "☆" * max(0, top - n)
+
+        return stars
+
+
+def _whole_from_scaled(stored) -> int:
+    """``int(from_scaled(stored))``: the whole part, towards zero."""
+    if type(stored) is int and -_BIGINT <= stored < _BIGINT:
+        return stored // _SCALE if stored >= 0 else -(-stored // _SCALE)
+    return int(from_scaled(stored))
 
 
 _TRUE = {"yes", "y", "true", "t", "1", "x", "on", "✓", "✔", "checked"}
@@ -631,7 +760,7 @@ _FALSE = {"no", "n", "false", "f", "0", "off", "✗", "✘", "unchecked"}
 
 
 class CheckboxType(FieldType):
-    name, column = "checkbox", "number"
+    name, column, item_type = "checkbox", "number", bool
     hint = "expected yes or no (also true/false, 1/0, x, on/off)"
 
     def _parse(self, text, config, *, date_order, today):
@@ -652,14 +781,22 @@ class CheckboxType(FieldType):
     def _to_storage(self, item, config):
         return to_scaled(Decimal(1)) if item else 0
 
-    def _from_storage(self, stored, config):
-        return int(stored) != 0
+    def _item_reader(self, config):
+        return _nonzero
 
-    def _to_json(self, item, config):
-        return bool(item)
+    def _item_json(self, config):
+        return bool
 
-    def _format(self, item, config):
-        return "✓" if item else ""
+    def _item_text(self, config):
+        return _tick
+
+
+def _nonzero(stored) -> bool:
+    return int(stored) != 0
+
+
+def _tick(item) -> str:
+    return "✓" if item else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -695,7 +832,7 @@ def _full_year(text: str) -> int:
 class DateType(FieldType):
     """A calendar date: ISO, today/tomorrow/yesterday, +3d/-2w/+1m/+1y, or the user's date order."""
 
-    name, column = "date", "date"
+    name, column, item_type = "date", "date", date
 
     @staticmethod
     def _hint(date_order: str) -> str:
@@ -778,18 +915,26 @@ class DateType(FieldType):
             raise ValueError(self._hint("YMD"))
         return item
 
-    def _from_storage(self, stored, config):
-        if isinstance(stored, datetime):
-            return stored.date()
-        if isinstance(stored, str):
-            return date.fromisoformat(stored[:10])
-        return stored
+    def _item_reader(self, config):
+        return _date_from_storage
 
-    def _to_json(self, item, config):
-        return item.isoformat()
+    def _item_json(self, config):
+        return _isoformat
 
-    def _format(self, item, config):
-        return item.isoformat()
+    def _item_text(self, config):
+        return _isoformat
+
+
+_isoformat = operator.methodcaller("isoformat")
+
+
+def _date_from_storage(stored):
+    """A ``date`` column value (a date, or ISO text on SQLite) → date."""
+    if isinstance(stored, datetime):
+        return stored.date()
+    if isinstance(stored, str):
+        return date.fromisoformat(stored[:10])
+    return stored
 
 
 # ---------------------------------------------------------------------------------------------
@@ -875,7 +1020,7 @@ def _id_or_text(text: str):
 class _LinkType(FieldType):
     """Shared by reference and file: ids (ints), or text the domain resolves; multi → list."""
 
-    noun = "record"
+    noun, item_type = "record", int
 
     def multi_valued(self, config):
         return bool(config.get("multiple", False))
@@ -920,11 +1065,19 @@ class _LinkType(FieldType):
             raise ValueError(f"{self.noun} {item!r} must be resolved to an id before it is stored")
         return item
 
-    def _from_storage(self, stored, config):
-        return int(stored)
+    def _item_reader(self, config):
+        return int
 
-    def _format(self, item, config):
-        return f"#{item}" if isinstance(item, int) else str(item)
+    def _item_text(self, config):
+        return _record_text
+
+
+def _record_text(item) -> str:
+    return f"#{item}" if isinstance(item, int) else str(item)
+
+
+def _file_text(item) -> str:
+    return f"#{item}" if isinstance(item, int) else PurePath(item).name or str(item)
 
 
 class ReferenceType(_LinkType):
@@ -950,8 +1103,8 @@ class FileType(_LinkType):
             return self._shape([p.strip() for p in text.split(";") if p.strip()], config)
         return text
 
-    def _format(self, item, config):
-        return f"#{item}" if isinstance(item, int) else PurePath(item).name or str(item)
+    def _item_text(self, config):
+        return _file_text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -961,7 +1114,7 @@ class FileType(_LinkType):
 class _ComputedType(FieldType):
     """Read-only values (materialised by the domain). Output follows config["display_type"]."""
 
-    computed = True
+    computed, item_type = True, _Nothing
 
     def parse(self, raw, config, *, date_order="YMD", today=None):
         raise ValueError("is computed and cannot be set")
@@ -993,59 +1146,80 @@ class _ComputedType(FieldType):
             return _decimal_to_text(item)
         return str(item)
 
-    def _from_storage(self, stored, config):
+    def _item_reader(self, config):
         column = self.column_for(config)
         display, _ = self._display(config)
         if column == "number":
-            value = from_scaled(stored)
             if self._is_boolean(config) or (display and display.name == "checkbox"):
-                return value != 0
+                return lambda stored: _from_scaled(stored) != 0
             if display and display.name == "rating":
-                return int(value)
-            return value
+                return _whole_from_scaled
+            return _from_scaled
         if column == "date":
-            return DATE._from_storage(stored, config)
+            return _date_from_storage
         if column in ("ref", "file"):
-            return int(stored)
-        return str(stored)
+            return int
+        return str
 
     def _is_boolean(self, config) -> bool:
         return False
 
     # output, through the display type when given
-    def to_json(self, value, config):
+    def json_converter(self, config):
         config = config or {}
         display, dconfig = self._display(config)
-        if display is None or value is None:
-            return super().to_json(value, config)
-        if isinstance(value, (list, tuple)) and not display.multi_valued(dconfig):
-            return [display.to_json(v, dconfig) for v in value]
-        return display.to_json(value, dconfig)
+        if display is None:
+            return super().json_converter(config)
+        shown, multi = display.json_converter(dconfig), display.multi_valued(dconfig)
 
-    def format(self, value, config):
+        def to_json(value):
+            if value is None:
+                return None
+            if not multi and isinstance(value, (list, tuple)):
+                return [shown(v) for v in value]
+            return shown(value)
+
+        return to_json
+
+    def formatter(self, config):
         config = config or {}
         display, dconfig = self._display(config)
-        if display is None or value is None:
-            return super().format(value, config)
-        if isinstance(value, (list, tuple)) and not display.multi_valued(dconfig):
-            return ", ".join(display.format(v, dconfig) for v in value if v is not None)
-        return display.format(value, dconfig)
+        if display is None:
+            return super().formatter(config)
+        shown, multi = display.formatter(dconfig), display.multi_valued(dconfig)
 
-    def _to_json(self, item, config):
-        if isinstance(item, Decimal):
-            return _decimal_to_text(item)
-        if isinstance(item, date):
-            return item.isoformat()
-        return item
+        def to_text(value) -> str:
+            if value is None:
+                return ""
+            if not multi and isinstance(value, (list, tuple)):
+                return ", ".join([shown(v) for v in value if v is not None])
+            return shown(value)
 
-    def _format(self, item, config):
-        if isinstance(item, bool):
-            return "✓" if item else ""
-        if isinstance(item, Decimal):
-            return _decimal_to_text(item, grouping=True)
-        if isinstance(item, date):
-            return item.isoformat()
-        return str(item)
+        return to_text
+
+    def _item_json(self, config):
+        return _computed_json
+
+    def _item_text(self, config):
+        return _computed_text
+
+
+def _computed_json(item):
+    if isinstance(item, Decimal):
+        return _decimal_to_text(item)
+    if isinstance(item, date):
+        return item.isoformat()
+    return item
+
+
+def _computed_text(item) -> str:
+    if isinstance(item, bool):
+        return "✓" if item else ""
+    if isinstance(item, Decimal):
+        return _decimal_to_text(item, grouping=True)
+    if isinstance(item, date):
+        return item.isoformat()
+    return str(item)
 
 
 _RESULT_COLUMNS = {"number": "number", "text": "text", "date": "date", "boolean": "number"}

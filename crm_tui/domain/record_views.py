@@ -18,7 +18,7 @@ from .actors import Actor
 from .computed import evaluate_formulas
 from .project_schema import ProjectSchema, load_schema
 from .formulas import FormulaError
-from .values import ErrorValue, display_value, json_value, load_values
+from .values import ErrorValue, display_converter, json_converter, load_values
 
 TEXT_TYPES = ("text", "long_text", "email", "phone", "url", "address", "dropdown", "multi_select")
 
@@ -92,7 +92,9 @@ def records_as_dicts(actor: Actor, schema: ProjectSchema, query, *, with_referen
                                                 "title": title, "field": field_name})
     fields = visible_fields(actor, schema)
     volatile = [f for f in fields if f.type == "formula" and f.config.get("uses_today")]
-    named = [(f.name, f.id, f) for f in fields]
+    # the type, config and display type of each field are read once, not once per record
+    as_json = [(f.name, f.id, json_converter(f)) for f in fields]
+    as_text = [(f.name, f.id, display_converter(f)) for f in fields] if with_display else []
     shows_due, shows_description = schema.shows("due_date"), schema.shows("description")
     empty: dict = {}
     out = []
@@ -112,7 +114,7 @@ def records_as_dicts(actor: Actor, schema: ProjectSchema, query, *, with_referen
             "assignee": row["assignee_name"],
             "version": row["version"],
             # stored values are never FormulaError (an error is stored as text and read as ErrorValue)
-            "fields": {name: json_value(f, vals.get(fid)) for name, fid, f in named},
+            "fields": {name: to_json(vals.get(fid)) for name, fid, to_json in as_json},
             "created_at": _iso(row["created_at"]),
             "updated_at": _iso(row["updated_at"]),
             "list_entered_at": _iso(row["list_entered_at"]),
@@ -125,7 +127,7 @@ def records_as_dicts(actor: Actor, schema: ProjectSchema, query, *, with_referen
         if with_referenced_by:
             item["referenced_by"] = refs.get(rid, [])
         if with_display:
-            item["display"] = {name: display_value(f, vals.get(fid)) for name, fid, f in named}
+            item["display"] = {name: to_text(vals.get(fid)) for name, fid, to_text in as_text}
         out.append(item)
     return out
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..db import queries
 from ..db.models import Attachment, FieldValue, Record
 from ..errors import CrmError, NotFoundError, ValidationError
-from .decimals import from_scaled, normalize
+from .decimals import normalize
 from .field_types import get_field_type
 from .project_schema import FieldDef, ProjectSchema
 
@@ -242,53 +242,186 @@ def write_values(record_id: int, prepared: dict[int, tuple[FieldDef, object]]) -
 
 
 # ---------------------------------------------------------------------------------------------
-# rows → canonical
+# rows → canonical → JSON and text
+#
+# A list decodes and converts tens of thousands of values. What depends only on the field (its type,
+# its config, the display type of a formula or lookup) is looked up once per field: ``row_decoder``,
+# ``json_converter`` and ``display_converter`` return functions of the value alone, with the common
+# case first. ``decode_field``, ``json_value`` and ``display_value`` are the same for one value.
+
+# columns of a row of ``queries.values_of`` (record id and field id are 0 and 1)
+_TEXT, _NUMBER, _DATE, _REF, _FILE, _ERROR, _REF_TITLE, _FILE_NAME, _FILE_SIZE = range(3, 12)
+_COLUMNS = {"text": _TEXT, "number": _NUMBER, "date": _DATE, "ref": _REF}  # any other name: file
+_scaled = get_field_type("number").item_reader({})  # stored millionths → Decimal
+_read_date = get_field_type("date").item_reader({})
 
 
 def decode_field(fdef: FieldDef, rows: list[tuple]):
     """Canonical value of one field from its rows ``(position, text, number, date, ref, file, error,
     ref_title, file_name, file_size)``. References become ``{"id", "title"}``, files ``{"id", "name",
     "size"}``; a formula error an ``ErrorValue``."""
+    return row_decoder(fdef)([(None, None, *r) for r in rows])
+
+
+def row_decoder(fdef: FieldDef):
+    """``decode_field`` for many records: a function of one field's rows as ``queries.values_of``
+    returns them (record id and field id first, in position order)."""
     cfg = fdef.config
-    if fdef.type == "reference" or (fdef.type == "lookup" and cfg.get("column") == "ref"):
-        items = [{"id": r[4], "title": r[7]} for r in rows if r[4] is not None]
-        return items if (cfg.get("multiple") or fdef.type == "lookup" and cfg.get("multiple")) else (
-            items[0] if items else None)
-    if fdef.type == "file" or (fdef.type == "lookup" and cfg.get("column") == "file"):
-        items = [{"id": r[5], "name": r[8], "size": r[9]} for r in rows if r[5] is not None]
-        return items if cfg.get("multiple") else (items[0] if items else None)
+    kind = fdef.type
+    column = cfg.get("column") if kind == "lookup" else None
+    if kind == "reference" or column == "ref":
+        return _reference_decoder(bool(cfg.get("multiple")))
+    if kind == "file" or column == "file":
+        return _file_decoder(bool(cfg.get("multiple")))
+    if kind == "formula":
+        return _formula_decoder(cfg.get("result_kind", "number"))
+    if kind == "lookup":
+        return _lookup_decoder(cfg)
+    try:
+        ftype = get_field_type(kind)
+    except ValueError as exc:
+        return _failing_decoder(exc)
+    column, config = ftype.column_for(cfg), cfg or {}
+    return _field_decoder(_COLUMNS.get(column, _FILE), column == "date", ftype.item_reader(config),
+                          ftype.multi_valued(config))
+
+
+def _first_error(rows: list[tuple]) -> ErrorValue | None:
     for r in rows:
-        if r[6] is not None:
-            return ErrorValue(r[6])
-    if fdef.type == "formula":
-        kind = cfg.get("result_kind", "number")
-        if not rows:
-            return None
-        r = rows[0]
-        if kind == "number":
-            return from_scaled(r[2]) if r[2] is not None else None
-        if kind == "boolean":
-            return None if r[2] is None else r[2] != 0
-        if kind == "date":
-            return _as_date(r[3])
-        return r[1]
-    if fdef.type == "lookup":
-        display = cfg.get("display_type") or "text"
-        dcfg = cfg.get("display_config") or {}
-        if display in ("formula", "lookup"):
-            display, dcfg = "text", {}
+        if r[_ERROR] is not None:
+            return ErrorValue(r[_ERROR])
+    return None
+
+
+def _reference_decoder(multiple: bool):
+    if multiple:
+        return lambda rows: [{"id": r[_REF], "title": r[_REF_TITLE]} for r in rows if r[_REF] is not None]
+
+    def decode(rows):
+        for r in rows:
+            if r[_REF] is not None:
+                return {"id": r[_REF], "title": r[_REF_TITLE]}
+        return None
+
+    return decode
+
+
+def _file_decoder(multiple: bool):
+    def item(r):
+        return {"id": r[_FILE], "name": r[_FILE_NAME], "size": r[_FILE_SIZE]}
+
+    if multiple:
+        return lambda rows: [item(r) for r in rows if r[_FILE] is not None]
+
+    def decode(rows):
+        for r in rows:
+            if r[_FILE] is not None:
+                return item(r)
+        return None
+
+    return decode
+
+
+def _formula_decoder(kind):
+    if kind == "number":
+        def value_of(r):
+            return _scaled(r[_NUMBER]) if r[_NUMBER] is not None else None
+    elif kind == "boolean":
+        def value_of(r):
+            return None if r[_NUMBER] is None else r[_NUMBER] != 0
+    elif kind == "date":
+        def value_of(r):
+            return _as_date(r[_DATE])
+    else:
+        def value_of(r):
+            return r[_TEXT]
+
+    def decode(rows):
+        error = _first_error(rows)
+        if error is not None:
+            return error
+        return value_of(rows[0]) if rows else None
+
+    return decode
+
+
+def _lookup_decoder(cfg: dict):
+    """Values of the looked-up field in their own shape; a list (maybe empty) when multiple."""
+    display = cfg.get("display_type") or "text"
+    dcfg = cfg.get("display_config") or {}
+    if display in ("formula", "lookup"):
+        display, dcfg = "text", {}
+    try:
         ftype = get_field_type(display)
-        column = cfg.get("column", "text")
-        values = [_column_value(r, column) for r in rows]
+    except ValueError as exc:
+        return _failing_decoder(exc)
+    multiple = bool(cfg.get("multiple"))
+    if multiple and display == "multi_select":
+        def one(v):  # option names as stored
+            return v
+    else:
+        read = ftype.item_reader(dcfg)
+        one = (lambda v: [read(v)]) if ftype.multi_valued(dcfg) else read
+    column = cfg.get("column", "text")
+    index, dates = _COLUMNS.get(column, _FILE), column == "date"
+    one_stored = _dated(one) if dates else one
+
+    def decode(rows):
+        if len(rows) == 1:  # a single reference: one value
+            r = rows[0]
+            if r[_ERROR] is not None:
+                return ErrorValue(r[_ERROR])
+            v = r[index]
+            if v is None:
+                return [] if multiple else None
+            return [one_stored(v)] if multiple else one_stored(v)
+        error = _first_error(rows)
+        if error is not None:
+            return error
+        values = [_as_date(r[index]) for r in rows] if dates else [r[index] for r in rows]
         values = [v for v in values if v is not None]
-        if cfg.get("multiple"):
-            if display == "multi_select":
-                return [v for v in values]
-            return [ftype.from_storage([v], dcfg) for v in values]
-        return ftype.from_storage(values[:1], dcfg) if values else None
-    ftype = get_field_type(fdef.type)
-    column = ftype.column_for(cfg)
-    return ftype.from_storage([_column_value(r, column) for r in rows], cfg)
+        if multiple:
+            return [one(v) for v in values]
+        return one(values[0]) if values else None
+
+    return decode
+
+
+def _field_decoder(index: int, dates: bool, read, multiple: bool):
+    """A field's own values, stored in column ``index`` (``dates``: read as dates first), each read
+    by ``read``; a list when ``multiple``; None when there is none."""
+    read_stored = _dated(read) if dates else read
+
+    def decode(rows):
+        if len(rows) == 1:  # most fields of most records: one value
+            r = rows[0]
+            if r[_ERROR] is not None:
+                return ErrorValue(r[_ERROR])
+            v = r[index]
+            if v is None:
+                return None
+            return [read_stored(v)] if multiple else read_stored(v)
+        error = _first_error(rows)
+        if error is not None:
+            return error
+        values = [_as_date(r[index]) for r in rows] if dates else [r[index] for r in rows]
+        values = [read(v) for v in values if v is not None]
+        if not values:
+            return None
+        return values if multiple else values[0]
+
+    return decode
+
+
+def _failing_decoder(exc: ValueError):
+    """A field whose type (or display type) is unknown: errors decode, anything else raises."""
+    def decode(rows):
+        error = _first_error(rows)
+        if error is not None:
+            return error
+        raise ValueError(*exc.args)
+
+    return decode
 
 
 def _as_date(value):
@@ -297,16 +430,16 @@ def _as_date(value):
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _column_value(row: tuple, column: str):
-    if column == "text":
-        return row[1]
-    if column == "number":
-        return row[2]
-    if column == "date":
-        return _as_date(row[3])
-    if column == "ref":
-        return row[4]
-    return row[5]
+def _dated(read):
+    """``read(_as_date(v))`` for a value of a ``date`` column (not None): ISO text on SQLite."""
+    if read is _read_date:
+        def read_date(v):
+            if type(v) is str:  # what _as_date and the date type make of it, in one step
+                return dt.date.fromisoformat(v[:10])
+            return read(_as_date(v))
+
+        return read_date
+    return lambda v: read(_as_date(v))
 
 
 def load_values(schema: ProjectSchema, record_ids_query, *, field_ids=None) -> dict[int, dict[int, object]]:
@@ -314,52 +447,125 @@ def load_values(schema: ProjectSchema, record_ids_query, *, field_ids=None) -> d
 
     ``record_ids_query`` is a list of ids or a SELECT of ids (a subquery keeps it one statement
     however many records there are)."""
-    by_record: dict[int, dict[int, list]] = {}
-    for (rid, fid, pos, text, number, date, ref, file, error, ref_title, file_name,
-         file_size) in queries.values_of(record_ids_query, field_ids):
-        by_record.setdefault(rid, {}).setdefault(fid, []).append(
-            (pos, text, number, date, ref, file, error, ref_title, file_name, file_size))
     fields = {f.id: f for f in schema.fields}
+    decoders: dict = {}
     out: dict[int, dict[int, object]] = {}
-    for rid, per_field in by_record.items():
-        decoded: dict[int, object] = {}
-        for fid, rows in per_field.items():
+    decoded: dict = {}
+    rid = fid = decode = None
+    rows: list[tuple] = []
+    # rows come ordered by record, field and position: a field's rows are consecutive
+    for row in queries.values_of(record_ids_query, field_ids):
+        if row[1] == fid and row[0] == rid:
+            rows.append(row)
+            continue
+        if decode is not None:
+            decoded[fid] = decode(rows)
+        if row[0] != rid:
+            rid = row[0]
+            decoded = out.setdefault(rid, {})
+        fid = row[1]
+        rows = [row]
+        if fid in decoders:
+            decode = decoders[fid]
+        else:
             fdef = fields.get(fid)
-            if fdef is not None:
-                decoded[fid] = decode_field(fdef, rows)
-        out[rid] = decoded
+            decode = decoders[fid] = row_decoder(fdef) if fdef is not None else None
+    if decode is not None:
+        decoded[fid] = decode(rows)
     return out
 
 
 def json_value(fdef: FieldDef, value):
     """JSON form of a canonical value (exact decimals as strings, ISO dates)."""
-    if value is None:
-        return [] if _multi(fdef) else None
-    if isinstance(value, ErrorValue):
-        return {"error": str(value)}
-    if fdef.type in ("reference", "file") or isinstance(value, dict):
-        return value
-    if isinstance(value, list) and value and isinstance(value[0], dict):
-        return value
+    return json_converter(fdef)(value)
+
+
+def json_converter(fdef: FieldDef):
+    """``json_value`` for many values: a function of the value alone."""
+    multi = _multi(fdef)
+    if fdef.type in ("reference", "file"):
+        def to_json(value):
+            if value is None:
+                return [] if multi else None
+            if isinstance(value, ErrorValue):
+                return {"error": str(value)}
+            return value
+
+        return to_json
+    usual, convert_usual, convert = _json_parts(fdef)
+
+    def to_json(value):
+        if type(value) is usual:  # a value of the field's own kind: none of the checks below apply
+            return convert_usual(value)
+        if value is None:
+            return [] if multi else None
+        if isinstance(value, ErrorValue):
+            return {"error": str(value)}
+        if isinstance(value, dict):
+            return value
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            return value
+        return convert(value)
+
+    return to_json
+
+
+def _json_parts(fdef: FieldDef):
+    """(the usual type of a value, its conversion, the conversion of any other value) past the
+    checks every field shares (None, errors, references)."""
+    cfg = fdef.config
     if fdef.type == "formula":
-        if isinstance(value, Decimal):
-            display = fdef.config.get("display_type")
-            if display:
-                return get_field_type(display).to_json(value, fdef.config.get("display_config") or {})
-            return str(normalize(value))
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        return value
+        display = cfg.get("display_type")
+        number = _type_json(display, cfg.get("display_config") or {})[1] if display else _plain_decimal
+
+        def convert(value):
+            if isinstance(value, Decimal):
+                return number(value)
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            return value
+
+        return Decimal, number, convert
     if fdef.type == "lookup":
-        display = fdef.config.get("display_type") or "text"
-        dcfg = fdef.config.get("display_config") or {}
+        display = cfg.get("display_type") or "text"
         if display in ("formula", "lookup"):
-            return _generic_json(value)
-        ftype = get_field_type(display)
-        if isinstance(value, list) and display != "multi_select":
-            return [ftype.to_json(v, dcfg) for v in value]
-        return ftype.to_json(value, dcfg)
-    return get_field_type(fdef.type).to_json(value, fdef.config)
+            return _Never, None, _generic_json
+        usual, one_usual, one = _type_json(display, cfg.get("display_config") or {})
+        if display == "multi_select" or usual is _Never:  # _Never: an unknown type, whatever the value
+            return usual, one_usual, one
+
+        def convert(value):
+            if isinstance(value, list):
+                return [one(v) for v in value]
+            return one(value)
+
+        return usual, one_usual, convert
+    return _type_json(fdef.type, cfg)
+
+
+class _Never:
+    """No value is of this type: no shortcut."""
+
+
+def _type_json(type_name: str, config: dict):
+    """(``item_type``, ``item_json``, ``json_converter``) of the type called ``type_name``."""
+    try:
+        kind = get_field_type(type_name)
+    except ValueError as exc:
+        return _Never, _failing(exc), _failing(exc)
+    return kind.item_type, kind.item_json(config), kind.json_converter(config)
+
+
+def _failing(exc: ValueError):
+    """An unknown (display) type raises when a value meets it, as a lookup per value did."""
+    def fail(value):
+        raise ValueError(*exc.args)
+
+    return fail
+
+
+def _plain_decimal(value: Decimal) -> str:
+    return str(normalize(value))
 
 
 def _generic_json(value):
@@ -374,6 +580,32 @@ def _generic_json(value):
 
 def display_value(fdef: FieldDef, value) -> str:
     """Text for a table cell or a detail line."""
+    return display_converter(fdef)(value)
+
+
+def display_converter(fdef: FieldDef):
+    """``display_value`` for many values: a function of the value alone."""
+    if fdef.type in ("formula", "lookup"):
+        return _computed_display(fdef.config)
+    try:
+        ftype = get_field_type(fdef.type)
+    except ValueError as exc:
+        usual, fmt = _Never, _failing(exc)
+        fmt_usual = fmt
+    else:
+        usual, fmt, fmt_usual = ftype.item_type, ftype.formatter(fdef.config), ftype.item_text(fdef.config)
+
+    def display(value) -> str:
+        if type(value) is usual:
+            return fmt_usual(value)
+        shared = _shared_display(value)
+        return fmt(value) if shared is None else shared
+
+    return display
+
+
+def _shared_display(value) -> str | None:
+    """Text of what every field shows alike (nothing, an error, references, files); None otherwise."""
     if value is None:
         return ""
     if isinstance(value, ErrorValue):
@@ -382,19 +614,35 @@ def display_value(fdef: FieldDef, value) -> str:
         return str(value.get("title") or value.get("name") or "")
     if isinstance(value, list) and value and isinstance(value[0], dict):
         return ", ".join(str(v.get("title") or v.get("name") or "") for v in value)
-    if fdef.type in ("formula", "lookup"):
-        display = fdef.config.get("display_type")
-        dcfg = fdef.config.get("display_config") or {}
-        if display and display not in ("formula", "lookup", "reference", "file"):
-            ftype = get_field_type(display)
+    return None
+
+
+def _computed_display(cfg: dict):
+    """A formula or lookup: through its display type when it has one that fits the value."""
+    display = cfg.get("display_type")
+    shown = failure = None
+    if display and display not in ("formula", "lookup", "reference", "file"):
+        try:
+            shown = get_field_type(display).formatter(cfg.get("display_config") or {})
+        except ValueError as exc:
+            failure = exc
+    joined = display != "multi_select"
+
+    def show(value) -> str:
+        shared = _shared_display(value)
+        if shared is not None:
+            return shared
+        if failure is not None:
+            raise ValueError(*failure.args)
+        if shown is not None:
             try:
-                if isinstance(value, list) and display != "multi_select":
-                    return ", ".join(ftype.format(v, dcfg) for v in value)
-                return ftype.format(value, dcfg)
+                if isinstance(value, list) and joined:
+                    return ", ".join(shown(v) for v in value)
+                return shown(value)
             except Exception:  # a value of another kind than the display hint: show it plainly
                 pass
         if isinstance(value, list):
-            return ", ".join(display_value(fdef, v) for v in value)
+            return ", ".join(show(v) for v in value)
         if isinstance(value, bool):
             return "✓" if value else ""
         if isinstance(value, Decimal):
@@ -402,7 +650,8 @@ def display_value(fdef: FieldDef, value) -> str:
         if isinstance(value, dt.date):
             return value.isoformat()
         return str(value)
-    return get_field_type(fdef.type).format(value, fdef.config)
+
+    return show
 
 
 def _multi(fdef: FieldDef) -> bool:
@@ -432,4 +681,4 @@ def attachment_bytes(attachment_id: int) -> tuple[str, bytes]:
 
 
 __all__ = ["prepare_values", "write_values", "load_values", "decode_field", "json_value", "display_value",
-           "ErrorValue", "CrmError"]
+           "row_decoder", "json_converter", "display_converter", "ErrorValue", "CrmError"]
