@@ -294,7 +294,8 @@ def materialize_lookup(lookup_id: int, via_id: int, of, record_ids=None, *, proj
     a field id, or ``"title"``) for ``record_ids`` — or for every record of ``project_id``.
 
     Set-based: one DELETE and one INSERT … SELECT per chunk of records, whatever the chunk size.
-    Positions keep the reference's order, then the target value's order.
+    Positions keep the reference's order, then the target value's order, numbered 0, 1, 2… per record
+    (a window function: multiplying positions collided once a lookup of a lookup held many values).
     """
     if record_ids is None:
         Ref = FieldValue.alias("r")
@@ -308,7 +309,9 @@ def materialize_lookup(lookup_id: int, via_id: int, of, record_ids=None, *, proj
                     .where(Ref.field == via_id))
         else:
             Target = FieldValue.alias("t")
-            base = (Ref.select(Ref.record, Value(lookup_id), Ref.position * 10000 + Target.position,
+            base = (Ref.select(Ref.record, Value(lookup_id),
+                               fn.ROW_NUMBER().over(partition_by=[Ref.record],
+                                                    order_by=[Ref.position, Target.position]) - 1,
                                Target.text, Target.number, Target.date, Target.ref, Target.file, Target.error)
                     .join(Target, on=((Target.record == Ref.ref) & (Target.field == of)))
                     .where(Ref.field == via_id))
@@ -331,7 +334,8 @@ def materialize_lookup(lookup_id: int, via_id: int, of, record_ids=None, *, proj
                       f'WHERE (("r"."field_id" = {param}) AND ("r"."record_id" IN ({marks})))')
             params = [lookup_id, via_id, *chunk]
         else:
-            select = (f'SELECT "r"."record_id", {param}, (("r"."position" * 10000) + "t"."position"), "t"."text", '
+            select = (f'SELECT "r"."record_id", {param}, (ROW_NUMBER() OVER (PARTITION BY "r"."record_id" '
+                      f'ORDER BY "r"."position", "t"."position") - 1), "t"."text", '
                       f'"t"."number", "t"."date", "t"."ref_id", "t"."file_id", "t"."error" '
                       f'FROM "field_value" AS "r" INNER JOIN "field_value" AS "t" '
                       f'ON (("t"."record_id" = "r"."ref_id") AND ("t"."field_id" = {param})) '

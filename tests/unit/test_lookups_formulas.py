@@ -298,6 +298,24 @@ def test_sum_over_a_multi_valued_lookup(sales):
     assert fields(sales, bundle)["Total"] == "9.90"
 
 
+def test_lookup_of_a_multi_valued_lookup_keeps_every_value_in_order(sales):
+    """Bundles of bundles: the inner lookup holds two emails per bundle, the outer one all four, in
+    reference order (numbering positions by multiplying them collided here)."""
+    clients = [create_record(sales, "Clients", f"C{i}", values={"Email": f"c{i}@example.com"}) for i in range(4)]
+    add_project(sales, "Accounts")
+    add_field(sales, "Accounts", "Members", "reference", target="Clients", multiple=True)
+    add_field(sales, "Accounts", "Member emails", "lookup", via="Members", of="Email")
+    first = create_record(sales, "Accounts", "First", values={"Members": clients[:2]})
+    second = create_record(sales, "Accounts", "Second", values={"Members": clients[2:]})
+    add_project(sales, "Groups")
+    add_field(sales, "Groups", "Accounts", "reference", target="Accounts", multiple=True)
+    add_field(sales, "Groups", "All emails", "lookup", via="Accounts", of="Member emails")
+    group = create_record(sales, "Groups", "Both", values={"Accounts": [first, second]})
+    assert fields(sales, group)["All emails"] == [f"c{i}@example.com" for i in range(4)]
+    update_record(sales, clients[3], values={"Email": "new@example.com"})
+    assert fields(sales, group)["All emails"][-1] == "new@example.com"
+
+
 def test_lookups_show_values_in_the_shape_of_their_source(sales, deal, tmp_path):
     for name, type_name, options in [("VIP", "checkbox", {}), ("Stars", "rating", {"max_rating": 3}),
                                      ("Areas", "multi_select", {"options": ["North", "South"]}),
