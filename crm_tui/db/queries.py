@@ -297,50 +297,30 @@ def materialize_lookup(lookup_id: int, via_id: int, of, record_ids=None, *, proj
     Positions keep the reference's order, then the target value's order, numbered 0, 1, 2… per record
     (a window function: multiplying positions collided once a lookup of a lookup held many values).
     """
-    if record_ids is None:
-        Ref = FieldValue.alias("r")
-        cols = [FieldValue.record, FieldValue.field, FieldValue.position, FieldValue.text, FieldValue.number,
-                FieldValue.date, FieldValue.ref, FieldValue.file, FieldValue.error]
-        if of == "title":
-            Target = Record.alias("t")
-            base = (Ref.select(Ref.record, Value(lookup_id), Ref.position, Target.title, Value(None),
-                               Value(None), Value(None), Value(None), Value(None))
-                    .join(Target, on=(Target.id == Ref.ref))
-                    .where(Ref.field == via_id))
-        else:
-            Target = FieldValue.alias("t")
-            base = (Ref.select(Ref.record, Value(lookup_id),
-                               fn.ROW_NUMBER().over(partition_by=[Ref.record],
-                                                    order_by=[Ref.position, Target.position]) - 1,
-                               Target.text, Target.number, Target.date, Target.ref, Target.file, Target.error)
-                    .join(Target, on=((Target.record == Ref.ref) & (Target.field == of)))
-                    .where(Ref.field == via_id))
-        project_records = Record.select(Record.id).where(Record.project == project_id)
-        FieldValue.delete().where((FieldValue.field == lookup_id)
-                                  & FieldValue.record.in_(project_records)).execute()
-        FieldValue.insert_from(base.where(Ref.record.in_(project_records)), cols).execute()
-        return
-    # per chunk of records: the same statements as ``base`` above, written out (peewee took about
-    # 1 ms to build each of them, most of a single record's lookup)
+    # written out as SQL: peewee took about 1 ms to build these, most of a single record's lookup
     param = database.obj.param
-    for chunk in chunks(record_ids, 2000):
-        marks = ", ".join([param] * len(chunk))
-        if not fresh:  # records created in this transaction have nothing to delete
+    if record_ids is None:  # the whole project: the record set is a subquery
+        # (not parenthesised: in SQLite ``IN ((SELECT …))`` is a scalar, the first id only)
+        scopes = [(f'SELECT "id" FROM "record" WHERE "project_id" = {param}', [project_id], False)]
+    else:
+        scopes = [(", ".join([param] * len(chunk)), list(chunk), fresh) for chunk in chunks(record_ids, 2000)]
+    for records, record_params, nothing_stored in scopes:
+        if not nothing_stored:  # records created in this transaction have nothing to delete
             database.execute_sql(f'DELETE FROM "field_value" WHERE (("field_id" = {param}) '
-                                 f'AND ("record_id" IN ({marks})))', [lookup_id, *chunk])
+                                 f'AND ("record_id" IN ({records})))', [lookup_id, *record_params])
         if of == "title":
             select = (f'SELECT "r"."record_id", {param}, "r"."position", "t"."title", NULL, NULL, NULL, NULL, '
                       f'NULL FROM "field_value" AS "r" INNER JOIN "record" AS "t" ON ("t"."id" = "r"."ref_id") '
-                      f'WHERE (("r"."field_id" = {param}) AND ("r"."record_id" IN ({marks})))')
-            params = [lookup_id, via_id, *chunk]
+                      f'WHERE (("r"."field_id" = {param}) AND ("r"."record_id" IN ({records})))')
+            params = [lookup_id, via_id, *record_params]
         else:
             select = (f'SELECT "r"."record_id", {param}, (ROW_NUMBER() OVER (PARTITION BY "r"."record_id" '
                       f'ORDER BY "r"."position", "t"."position") - 1), "t"."text", '
                       f'"t"."number", "t"."date", "t"."ref_id", "t"."file_id", "t"."error" '
                       f'FROM "field_value" AS "r" INNER JOIN "field_value" AS "t" '
                       f'ON (("t"."record_id" = "r"."ref_id") AND ("t"."field_id" = {param})) '
-                      f'WHERE (("r"."field_id" = {param}) AND ("r"."record_id" IN ({marks})))')
-            params = [lookup_id, of, via_id, *chunk]
+                      f'WHERE (("r"."field_id" = {param}) AND ("r"."record_id" IN ({records})))')
+            params = [lookup_id, of, via_id, *record_params]
         database.execute_sql(f"INSERT INTO {_VALUE_INSERT} {select}", params)
 
 
