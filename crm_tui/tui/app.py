@@ -174,6 +174,7 @@ class CrmApp(App[int]):
         self.unread = 0  # the actor's unread notifications, for the header and the palette
         self._tick_errors: set[str] = set()
         self._first_painted = False  # see _after_first_paint
+        self._first_view_awaited = False
         self.date_order = settings.date_order()
         self.shipped_themes: list[str] = []
         self.theme_problems: list[str] = []
@@ -230,8 +231,9 @@ class CrmApp(App[int]):
     def on_load(self) -> None:
         # before the terminal is even set up: the first screen's data is read while Textual starts
         if self.first_view is None:
-            self.load_projects(open_first=True)
-        elif not self.first_view.done():
+            self.first_view = start_first_view(self.actor)
+        self._first_view_awaited = not self.first_view.done()
+        if self._first_view_awaited:
             self.await_first_view()
 
     def on_mount(self) -> None:
@@ -242,7 +244,7 @@ class CrmApp(App[int]):
             self.set_keymap(keymap)
         for problem in self.theme_problems:
             self.notify(problem, severity="warning")
-        if self.first_view is not None and self.first_view.done():
+        if not self._first_view_awaited:
             # read before the app started: the first frame is the project's screen, not a blank one
             self._first_view_read(self.first_view)
 
@@ -255,9 +257,8 @@ class CrmApp(App[int]):
     def _first_view_read(self, future: Future) -> None:
         try:
             projects, ready = future.result()
-        except Exception as exc:  # noqa: BLE001 - read again the usual way, which reports it
-            self.log.warning(f"start-up read failed: {exc!r}")
-            self.load_projects(open_first=True)
+        except Exception as exc:  # noqa: BLE001 - shown as a message, as a failed worker's would be
+            self.report(exc)
             return
         if ready is None:  # no project: the first-run screen
             self.post_message(ProjectsLoaded(projects, first_run=True))
@@ -348,26 +349,20 @@ class CrmApp(App[int]):
             self.notify(f"could not save the theme to {settings.config_path()}: {exc}", severity="error")
 
     @work(thread=True, exclusive=True, group="projects", exit_on_error=False)
-    def load_projects(self, open_first: bool = False) -> None:
-        """The project list (for the palette); at start-up also the first project's view, read
-        before the record counts so the first screen comes first."""
+    def load_projects(self) -> None:
+        """The project list with record counts, the dashboards and the unread count (for the palette
+        and the header); the first screen's data is read apart, before (``start_first_view``)."""
         from ..domain.board import project_views
         from ..domain.projects import projects_summary
 
         with db_session():
             projects = project_views()
-            if open_first and projects:
-                first = projects[0]
-                self.post_message(ScreenReady(first["id"], first["view"],
-                                              self._fetch_view(first["id"], first["view"]), projects=projects))
-                return  # the rest is read after the first paint (_after_first_paint)
             counts = {p["id"]: p["records"] for p in projects_summary()}
             dashboards = self._read_dashboards()
             unread = self._read_unread()
         for project in projects:
             project["records"] = counts.get(project["id"], 0)
-        self.post_message(ProjectsLoaded(projects, first_run=open_first and not projects,
-                                         dashboards=dashboards, unread=unread))
+        self.post_message(ProjectsLoaded(projects, first_run=False, dashboards=dashboards, unread=unread))
 
     def _read_dashboards(self) -> list[str] | None:
         from ..domain.dashboards import list_dashboards
@@ -407,9 +402,6 @@ class CrmApp(App[int]):
             count = self._read_unread()
         if count is not None and count != known and not cancelled():
             self.post_message(UnreadCounted(count))
-
-    def _fetch_view(self, project_id: int, view: str):
-        return fetch_view(self.actor, project_id, view)
 
     @on(ProjectsLoaded)
     def _projects_loaded(self, message: ProjectsLoaded) -> None:
@@ -515,7 +507,7 @@ class CrmApp(App[int]):
     @work(thread=True, exclusive=True, group="open-view", exit_on_error=False)
     def prepare_view(self, project_id: int, view: str) -> None:
         with db_session():
-            data = self._fetch_view(project_id, view)
+            data = fetch_view(self.actor, project_id, view)
         self.post_message(ScreenReady(project_id, view, data))
 
     def open_record(self, record_id: int | None = None, callback=None, *, project_id: int | None = None) -> None:
@@ -731,14 +723,20 @@ def _first_view(actor) -> tuple[list[dict], tuple | None]:
         return projects, (first["id"], first["view"], fetch_view(actor, first["id"], first["view"]))
 
 
+def start_first_view(actor) -> Future:
+    """Read the project list and the first project's screen in a thread of its own."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="first-view")
+    future = pool.submit(_first_view, actor)
+    pool.shutdown(wait=False)
+    return future
+
+
 def read_first_view(actor, wait_seconds: float = 0.5) -> Future:
     """Start reading the first project's screen before the app starts, and give it up to
     ``wait_seconds``: read before Textual starts, the first frame the terminal gets is that screen
     (one paint instead of a blank screen, then the screen: fewer bytes, sooner). A database slower
     than that does not hold the app back: it starts and waits for the read in a worker."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="first-view")
-    future = pool.submit(_first_view, actor)
-    pool.shutdown(wait=False)
+    future = start_first_view(actor)
     wait([future], timeout=wait_seconds)
     return future
 
