@@ -248,7 +248,14 @@ class CrmApp(App[int]):
             # read before the app started: the first frame is the project's screen, not a blank one
             self._first_view_read(self.first_view)
 
-    @work(thread=True, exclusive=True, group="projects", exit_on_error=False)
+    def open_first_project(self) -> None:
+        """Show the first project (the first-run screen, once it installed the template), and read
+        the palette's data again."""
+        self.first_view = start_first_view(self.actor)
+        self.await_first_view()
+        self.load_projects()
+
+    @work(thread=True, exclusive=True, group="first-view", exit_on_error=False)
     def await_first_view(self) -> None:
         """The start-up read was slower than the app's start (a locked or distant database): wait."""
         wait([self.first_view])

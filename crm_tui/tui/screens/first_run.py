@@ -80,7 +80,7 @@ class FirstRunScreen(CrmScreen):
     @on(Installed)
     def _installed(self, message: Installed) -> None:
         self.app.notify(message.summary)
-        self.app.load_projects(open_first=True)
+        self.app.open_first_project()
 
     def worker_failed(self, error) -> None:
         self.query_one("#first-run-status", Static).update("")
